@@ -1,0 +1,33 @@
+"""A reference to a legal text, attached to every rule and every regulatory number."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Status(StrEnum):
+    """How firm a rule or number is (see research/regulation.md, verification legend)."""
+
+    IN_FORCE = "in_force"
+    PROPOSED = "proposed"
+    UNVERIFIED = "unverified"
+
+
+class Citation(BaseModel):
+    """Instrument, article and where to read it, with the status of what it supports."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    instrument: str
+    article: str
+    url: str | None = None
+    status: Status = Status.IN_FORCE
+    note: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.instrument} {self.article}".strip()
+        if self.status is not Status.IN_FORCE:
+            text += f" [{self.status.value}]"
+        return text

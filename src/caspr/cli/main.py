@@ -1,0 +1,207 @@
+"""The ``caspr`` command line: thin over the library (no rule lives here).
+
+Exit codes: 0 ran (and, for ``validate``, clean); 1 a breach with ``--fail-on-breach``;
+2 bad input or bad usage, always with a message naming file, row and column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from caspr.cli import render
+from caspr.engine import Engine
+from caspr.errors import CasprError, InputError
+from caspr.snapshot.generator import GenerationResult
+from caspr.snapshot.generator import generate as generate_snapshot
+from caspr.snapshot.loader import Snapshot, load_snapshot
+from caspr.snapshot.loader import validate as validate_snapshot
+from caspr.snapshot.profiles import PROFILES
+
+app = typer.Typer(
+    name="caspr",
+    help="Customer-asset protection for crypto-asset exchanges.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+if not console.is_terminal:
+    console = Console(width=150)  # logs and CI: wide enough for the per-asset tables
+errors = Console(stderr=True)
+
+
+class OutputFormat(StrEnum):
+    """How a command prints its result."""
+
+    TABLE = "table"
+    JSON = "json"
+
+
+class FileFormat(StrEnum):
+    """Table file format of a snapshot."""
+
+    CSV = "csv"
+    PARQUET = "parquet"
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``message`` to stderr and exit with ``code`` (no traceback)."""
+    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def fail_input(error: InputError) -> NoReturn:
+    """Print every input problem, one a line, and exit 2."""
+    for problem in error.problems:
+        errors.print(f"[red]✗[/] {problem}", highlight=False, markup=True)
+    more = " (stopped collecting; fix these and run again)" if error.truncated else ""
+    fail(f"{len(error.problems)} problem(s) in the input{more}")
+
+
+def open_snapshot(path: Path) -> Snapshot:
+    """Load and validate a snapshot, or exit 2 naming every problem."""
+    try:
+        return load_snapshot(path)
+    except InputError as error:
+        fail_input(error)
+
+
+@app.command()
+def validate(
+    directory: Annotated[Path, typer.Argument(help="Snapshot folder")],
+    output: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = OutputFormat.TABLE,
+) -> None:
+    """Check a snapshot folder against the input contract; write nothing."""
+    problems = validate_snapshot(directory)
+    if problems:
+        if output is OutputFormat.JSON:
+            print(
+                json.dumps(
+                    {
+                        "valid": False,
+                        "problems": [
+                            {"file": p.file, "row": p.row, "column": p.column, "message": p.message}
+                            for p in problems
+                        ],
+                    },
+                    indent=2,
+                )
+            )
+            raise typer.Exit(2)
+        fail_input(InputError(problems))
+    snapshot = load_snapshot(directory)
+    if output is OutputFormat.JSON:
+        print(json.dumps({"valid": True, "rows": {n: t.rows for n, t in snapshot.tables.items()}}))
+        return
+    console.print(render.snapshot_summary(snapshot))
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write (must not exist, or --force)")],
+    accounts: Annotated[int, typer.Option("--accounts", min=1, help="Number of customer accounts")] = 100_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same bytes")] = 1,
+    profile: Annotated[str, typer.Option("--profile", help=f"One of: {', '.join(PROFILES)}")] = "jp-large",
+    file_format: Annotated[FileFormat, typer.Option("--format", help="csv or parquet")] = FileFormat.CSV,
+    as_of: Annotated[str, typer.Option("--as-of", help="Record date, YYYY-MM-DD")] = "2026-09-30",
+    hot_share: Annotated[
+        str | None,
+        typer.Option(
+            "--hot-share", help="Override the customer hot-wallet share, e.g. 0.08 to break Japan's 5% cap"
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists")] = False,
+) -> None:
+    """Write a realistic synthetic exchange snapshot (seeded, streamed)."""
+    try:
+        record_date = dt.date.fromisoformat(as_of)
+        hot = Decimal(hot_share) if hot_share is not None else None
+    except (ValueError, ArithmeticError):
+        fail(f"--as-of must be YYYY-MM-DD and --hot-share a decimal, got {as_of!r}, {hot_share!r}")
+    result = _generate_with_progress(out, accounts, seed, profile, file_format.value, record_date, hot, force)
+    console.print(
+        f"wrote [bold]{result.out}[/]: {result.accounts:,} accounts, "
+        f"{result.balance_rows:,} balance rows ({profile}, seed {seed}, {file_format.value})"
+    )
+
+
+def _generate_with_progress(
+    out: Path,
+    accounts: int,
+    seed: int,
+    profile: str,
+    fmt: str,
+    as_of: dt.date,
+    hot: Decimal | None,
+    force: bool,
+) -> GenerationResult:
+    columns = (TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=errors, transient=True) as progress:
+        task = progress.add_task("accounts", total=accounts)
+        try:
+            return generate_snapshot(
+                out,
+                accounts,
+                seed,
+                profile,
+                fmt,
+                as_of,
+                hot,
+                force,
+                progress=lambda n: progress.advance(task, n),
+            )
+        except ValueError as exc:
+            fail(str(exc))
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("CASPR_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "caspr")
+    return Path(base)
+
+
+@app.command()
+def demo(
+    accounts: Annotated[int, typer.Option("--accounts", min=1)] = 500_000,
+    seed: Annotated[int, typer.Option("--seed")] = 2026,
+    profile: Annotated[str, typer.Option("--profile")] = "jp-large",
+    cache: Annotated[
+        Path | None, typer.Option("--cache", help="Cache folder (default ~/.cache/caspr)")
+    ] = None,
+) -> None:
+    """Generate (or reuse) a demo exchange and put it through every capability built so far."""
+    folder = (cache or _cache_dir()) / f"demo-{profile}-{accounts}-{seed}"
+    if not (folder / "exchange.yaml").exists():
+        _generate_with_progress(folder, accounts, seed, profile, "parquet", dt.date(2026, 9, 30), None, True)
+    else:
+        console.print(f"reusing cached demo exchange at {folder}")
+    console.rule("[bold]1. Validate the snapshot")
+    snapshot = open_snapshot(folder)
+    console.print(render.snapshot_summary(snapshot))
+    console.rule("[bold]2. Exposure")
+    engine = Engine(snapshot)
+    console.print(render.exposure_table(engine.exposure()))
+    console.print(render.volume_table(engine.trailing_volumes(), snapshot.exchange.reporting_currency.value))
+
+
+def main() -> None:
+    """Entry point that turns caspr's own errors into a message and exit 2."""
+    try:
+        app()
+    except CasprError as exc:
+        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Rich renderings of library results for people (the JSON outputs carry the exact values)."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from rich.table import Table
+
+from caspr.engine import Exposure
+from caspr.snapshot.loader import Snapshot
+
+
+def money(value: Decimal, places: int = 0) -> str:
+    """A readable amount with thousands separators (display only; exact values are in JSON)."""
+    quantum = Decimal(1).scaleb(-places)
+    return f"{value.quantize(quantum, rounding=ROUND_HALF_EVEN):,f}"
+
+
+def millions(value: Decimal) -> str:
+    """An amount in millions with one decimal, for wide tables (display only)."""
+    return money(value / 1_000_000, 1)
+
+
+def percent(part: Decimal, whole: Decimal, places: int = 2) -> str:
+    """``part / whole`` as a percentage for display ("—" when ``whole`` is zero)."""
+    if whole == 0:
+        return "—"
+    return f"{money(part * 100 / whole, places)}%"
+
+
+def units(value: Decimal) -> str:
+    """A quantity for display: at most 4 decimals (exact values are in JSON)."""
+    shown = value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN).normalize()
+    return f"{shown:,f}"
+
+
+def snapshot_summary(snapshot: Snapshot) -> Table:
+    """What a valid snapshot holds."""
+    ex = snapshot.exchange
+    table = Table(title=f"{ex.name} — valid", show_header=False, title_justify="left")
+    table.add_row("exchange", f"{ex.id} ({ex.jurisdiction.value})")
+    table.add_row("as of", ex.as_of.isoformat())
+    table.add_row("reporting currency", ex.reporting_currency.value)
+    table.add_row("licences", ", ".join(lic.value for lic in ex.licences) or "—")
+    table.add_row("assets", ", ".join(snapshot.assets))
+    for file in snapshot.tables.values():
+        table.add_row(f"{file.path.name}", f"{file.rows:,} rows")
+    table.add_row("insurance policies", str(len(snapshot.policies)))
+    table.add_row("reserve deposits", str(len(snapshot.deposits)))
+    return table
+
+
+def exposure_table(exposure: Exposure) -> Table:
+    """Per-asset liabilities and where the customer assets sit, valued in the currency."""
+    cur = exposure.currency
+    table = Table(
+        title=f"Customer assets and where they are held (values in {cur} millions)", title_justify="left"
+    )
+    for header in (
+        "asset",
+        "price",
+        "liabilities (units)",
+        "value",
+        "hot",
+        "cold",
+        "custodian",
+        "guarantee",
+        "company",
+        "hot share",
+    ):
+        table.add_column(header, justify="left" if header == "asset" else "right")
+    for a in exposure.assets:
+        value = a.liabilities_value
+        table.add_row(
+            a.asset,
+            units(a.price),
+            units(a.liabilities),
+            millions(value),
+            millions(a.customer_hot * a.price),
+            millions(a.customer_cold * a.price),
+            millions(a.customer_custodian * a.price),
+            millions(a.guarantee * a.price),
+            millions(a.company * a.price),
+            percent(a.customer_hot, a.customer_held),
+        )
+    crypto = exposure.total("liabilities")
+    table.add_section()
+    table.add_row(
+        "crypto total",
+        "",
+        "",
+        millions(crypto),
+        millions(exposure.total("customer_hot")),
+        millions(exposure.total("customer_cold")),
+        millions(exposure.total("customer_custodian")),
+        millions(exposure.total("guarantee")),
+        millions(exposure.total("company")),
+        percent(
+            exposure.total("customer_hot"),
+            exposure.total("customer_hot")
+            + exposure.total("customer_cold")
+            + exposure.total("customer_custodian"),
+        ),
+    )
+    return table
+
+
+def volume_table(volumes: dict[str, Decimal], currency: str) -> Table:
+    """Trailing-12-month traded notional per category."""
+    table = Table(title=f"Trading volume, trailing 12 months ({currency})", title_justify="left")
+    table.add_column("category")
+    table.add_column("notional", justify="right")
+    for category, notional in volumes.items():
+        table.add_row(category, money(notional))
+    table.add_section()
+    table.add_row("total", money(sum(volumes.values(), Decimal(0))))
+    return table

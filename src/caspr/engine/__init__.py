@@ -1,0 +1,202 @@
+"""The analytics engine: snapshot aggregates as Ibis expressions (DuckDB by default).
+
+Every aggregate is an Ibis expression over the snapshot's tables, executed by the
+backend (DuckDB in process by default; any Ibis backend, e.g. PySpark, can be passed
+in). Sums are exact DECIMAL(38, 18); valuations into the reporting currency happen
+afterwards in Python ``Decimal`` on the (small) per-asset results, so no amount ever
+passes through a float and no engine needs DECIMAL precision beyond 38.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import ibis
+
+from caspr.money import AssetKind, total_of
+from caspr.snapshot.loader import Snapshot, TableFile, csv_header
+from caspr.snapshot.schema import ACCOUNTS, BALANCES, VOLUMES, WALLETS, ColumnType, TableSpec
+
+AMOUNT_TYPE = "DECIMAL(38, 18)"
+_SQL_TYPES = {
+    ColumnType.TEXT: "VARCHAR",
+    ColumnType.ENUM: "VARCHAR",
+    ColumnType.AMOUNT: AMOUNT_TYPE,
+    ColumnType.PRICE: AMOUNT_TYPE,
+    ColumnType.SCALE: "INTEGER",
+    ColumnType.DATE: "DATE",
+}
+_SPECS = {spec.name: spec for spec in (BALANCES, ACCOUNTS, WALLETS, VOLUMES)}
+
+
+@dataclass(frozen=True, slots=True)
+class Liability:
+    """What the exchange owes its customers in one asset."""
+
+    asset: str
+    amount: Decimal
+    accounts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """What the wallets of one asset, storage and owner hold."""
+
+    asset: str
+    storage: str
+    owner: str
+    amount: Decimal
+    wallets: int
+
+
+@dataclass(frozen=True, slots=True)
+class AssetExposure:
+    """One asset's liabilities and holdings, in units and in the reporting currency."""
+
+    asset: str
+    kind: AssetKind
+    price: Decimal
+    liabilities: Decimal
+    customer_hot: Decimal
+    customer_cold: Decimal
+    customer_custodian: Decimal
+    customer_fiat: Decimal
+    guarantee: Decimal
+    company: Decimal
+
+    @property
+    def customer_held(self) -> Decimal:
+        """Everything held in customer-owned wallets of this asset."""
+        return self.customer_hot + self.customer_cold + self.customer_custodian + self.customer_fiat
+
+    @property
+    def liabilities_value(self) -> Decimal:
+        """Liabilities valued at the snapshot price (exact; round at the point of use)."""
+        return self.liabilities * self.price
+
+    @property
+    def hot_value(self) -> Decimal:
+        """Customer assets held hot, valued at the snapshot price."""
+        return self.customer_hot * self.price
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """Per-asset exposure of an exchange at ``as_of``, in its reporting currency."""
+
+    currency: str
+    assets: tuple[AssetExposure, ...]
+
+    def crypto(self) -> tuple[AssetExposure, ...]:
+        """Crypto-assets and stablecoins (not fiat)."""
+        return tuple(a for a in self.assets if a.kind is not AssetKind.FIAT)
+
+    def total(self, field: str, crypto_only: bool = True) -> Decimal:
+        """Sum of ``field`` valued at price, e.g. ``total("customer_hot")``."""
+        rows = self.crypto() if crypto_only else self.assets
+        return total_of([getattr(a, field) * a.price for a in rows])
+
+
+def _register(con: Any, file: TableFile) -> Any:
+    spec: TableSpec = _SPECS[file.name]
+    if file.format == "csv":
+        header = csv_header(file.path)
+        columns = {c.name: _SQL_TYPES[c.type] for c in spec.columns if c.name in header}
+        return con.read_csv(
+            str(file.path), table_name=file.name, columns=columns, header=True, quote='"', escape='"'
+        )
+    table = con.read_parquet(str(file.path), table_name=file.name)
+    casts = {c.name: _SQL_TYPES[c.type] for c in spec.columns if c.name in table.columns}
+    return table.mutate(**{name: table[name].cast(kind) for name, kind in casts.items()})
+
+
+class Engine:
+    """Aggregates over one snapshot. Build once; each method runs one query."""
+
+    def __init__(self, snapshot: Snapshot, backend: Any | None = None) -> None:
+        self.snapshot = snapshot
+        self.con = backend if backend is not None else ibis.duckdb.connect()
+        self.tables = {
+            name: _register(self.con, file) for name, file in snapshot.tables.items() if name in _SPECS
+        }
+
+    def table(self, name: str) -> Any:
+        """The Ibis table expression for snapshot table ``name``."""
+        return self.tables[name]
+
+    def liabilities(self) -> dict[str, Liability]:
+        """Customer liabilities per asset: Σ balances, and how many accounts hold it."""
+        b = self.tables["balances"]
+        expr = b.group_by("asset").aggregate(amount=b.amount.sum(), accounts=b.count()).order_by("asset")
+        return {
+            r["asset"]: Liability(r["asset"], r["amount"], r["accounts"])
+            for r in expr.to_pyarrow().to_pylist()
+        }
+
+    def holdings(self) -> list[Holding]:
+        """Wallet holdings per asset × storage × owner."""
+        w = self.tables["wallets"]
+        expr = (
+            w.group_by(["asset", "storage", "owner"])
+            .aggregate(amount=w.amount.sum(), wallets=w.count())
+            .order_by(["asset", "storage", "owner"])
+        )
+        return [Holding(**r) for r in expr.to_pyarrow().to_pylist()]
+
+    def volumes(self, start: dt.date, end: dt.date) -> dict[str, Decimal]:
+        """Traded notional per category over ``start`` ≤ date ≤ ``end`` (reporting currency)."""
+        if "volumes" not in self.tables:
+            return {}
+        v = self.tables["volumes"]
+        expr = (
+            v.filter((v.date >= start) & (v.date <= end))
+            .group_by("category")
+            .aggregate(notional=v.notional.sum())
+            .order_by("category")
+        )
+        return {r["category"]: r["notional"] for r in expr.to_pyarrow().to_pylist()}
+
+    def trailing_volumes(self, days: int = 365) -> dict[str, Decimal]:
+        """Volumes over the ``days`` days up to and including the day before ``as_of``."""
+        end = self.snapshot.exchange.as_of_date - dt.timedelta(days=1)
+        return self.volumes(end - dt.timedelta(days=days - 1), end)
+
+    def exposure(self) -> Exposure:
+        """Liabilities and holdings of every asset, with its price."""
+        liabilities = self.liabilities()
+        by_asset: dict[str, dict[str, Decimal]] = {}
+        for h in self.holdings():
+            slot = by_asset.setdefault(h.asset, {})
+            key = _slot(h.storage, h.owner)
+            slot[key] = slot.get(key, Decimal(0)) + h.amount
+        rows = []
+        for code, asset in self.snapshot.assets.items():
+            held = by_asset.get(code, {})
+            zero = Decimal(0)
+            rows.append(
+                AssetExposure(
+                    asset=code,
+                    kind=asset.kind,
+                    price=asset.price,
+                    liabilities=liabilities[code].amount if code in liabilities else zero,
+                    customer_hot=held.get("customer_hot", zero),
+                    customer_cold=held.get("customer_cold", zero),
+                    customer_custodian=held.get("customer_custodian", zero),
+                    customer_fiat=held.get("customer_fiat", zero),
+                    guarantee=held.get("guarantee", zero),
+                    company=held.get("company", zero),
+                )
+            )
+        return Exposure(self.snapshot.exchange.reporting_currency.value, tuple(rows))
+
+
+def _slot(storage: str, owner: str) -> str:
+    """Which exposure bucket a wallet's (storage, owner) falls in."""
+    if owner != "customer":
+        return owner
+    if storage in ("fiat_trust", "bank"):
+        return "customer_fiat"
+    return f"customer_{storage}"

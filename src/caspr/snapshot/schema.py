@@ -1,0 +1,318 @@
+"""The snapshot contract (DESIGN.md, "Snapshot format"): documents, tables, enumerations.
+
+Documents (``exchange.yaml``, ``insurance.yaml``, ``reserve.yaml``) are frozen pydantic
+models. Tables are described by :class:`TableSpec` so that the loader checks CSV and
+Parquet alike, column by column, and the engine reads them with exact DECIMAL types.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from caspr.money import AssetKind
+
+
+class Jurisdiction(StrEnum):
+    """Where the exchange is licensed; each maps to the regimes that apply."""
+
+    JP = "JP"
+    EU = "EU"
+    HK = "HK"
+    KR = "KR"
+    SG = "SG"
+    US = "US"
+    GB = "GB"
+    AE = "AE"
+    BH = "BH"
+    TW = "TW"
+    OTHER = "OTHER"
+
+
+class Currency(StrEnum):
+    """Reporting currencies caspr knows (ISO 4217)."""
+
+    JPY = "JPY"
+    EUR = "EUR"
+    USD = "USD"
+    HKD = "HKD"
+    KRW = "KRW"
+    SGD = "SGD"
+    GBP = "GBP"
+
+
+class Licence(StrEnum):
+    """Crypto-asset services as MiCA Art. 3(1)(16) lists them."""
+
+    CUSTODY = "custody"
+    TRADING_PLATFORM = "trading_platform"
+    EXCHANGE_FOR_FUNDS = "exchange_for_funds"
+    EXCHANGE_FOR_CRYPTO = "exchange_for_crypto"
+    EXECUTION_OF_ORDERS = "execution_of_orders"
+    PLACING = "placing"
+    RECEPTION_TRANSMISSION = "reception_transmission"
+    ADVICE = "advice"
+    PORTFOLIO_MANAGEMENT = "portfolio_management"
+    TRANSFER = "transfer"
+
+
+class Storage(StrEnum):
+    """Where a wallet's assets sit."""
+
+    HOT = "hot"
+    COLD = "cold"
+    CUSTODIAN = "custodian"
+    FIAT_TRUST = "fiat_trust"
+    BANK = "bank"
+
+
+class Owner(StrEnum):
+    """Whose assets a wallet holds.
+
+    ``guarantee`` is the exchange's own crypto set apart as a performance guarantee
+    (Japan's 履行保証暗号資産, PSA Art. 63-11-2).
+    """
+
+    CUSTOMER = "customer"
+    COMPANY = "company"
+    GUARANTEE = "guarantee"
+
+
+class Kyc(StrEnum):
+    """Know-your-customer state of an account."""
+
+    VERIFIED = "verified"
+    PENDING = "pending"
+    FAILED = "failed"
+
+
+class AccountStatus(StrEnum):
+    """Operational state of an account."""
+
+    ACTIVE = "active"
+    FROZEN = "frozen"
+    CLOSED = "closed"
+
+
+class VolumeCategory(StrEnum):
+    """Trading categories that volumes are reported in."""
+
+    SPOT = "spot"
+    MARGIN = "margin"
+    DERIVATIVE = "derivative"
+    OTC = "otc"
+    LENDING = "lending"
+    STAKING = "staking"
+
+
+class Cover(StrEnum):
+    """Risks an insurance policy may cover."""
+
+    HOT = "hot"
+    COLD = "cold"
+    CUSTODIAN = "custodian"
+    INSIDER = "insider"
+    THIRD_PARTY_VENDOR = "third_party_vendor"
+    CRIME = "crime"
+    PROFESSIONAL_LIABILITY = "professional_liability"
+    CYBER = "cyber"
+
+
+class Basis(StrEnum):
+    """How a policy's limit applies."""
+
+    PER_OCCURRENCE = "per_occurrence"
+    AGGREGATE = "aggregate"
+
+
+class DepositForm(StrEnum):
+    """Forms in which a reserve may be held."""
+
+    CASH_TRUST = "cash_trust"
+    DEPOSIT = "deposit"
+    FIXED_DEPOSIT = "fixed_deposit"
+    BANK_GUARANTEE = "bank_guarantee"
+    ESCROW = "escrow"
+    GOVERNMENT_BONDS = "government_bonds"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+class Exchange(_Frozen):
+    """``exchange.yaml``: who the exchange is, where, and the snapshot's date."""
+
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    jurisdiction: Jurisdiction
+    licences: tuple[Licence, ...] = ()
+    reporting_currency: Currency
+    as_of: dt.datetime
+    financials: dict[str, Decimal] = Field(default_factory=dict)
+    market: str | None = None
+    """Korea: ``krw`` for a KRW-market exchange, ``coin`` otherwise (VAUPA floors)."""
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _date_is_midnight_utc(cls, value: object) -> object:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+        return value
+
+    @field_validator("as_of")
+    @classmethod
+    def _aware(cls, value: dt.datetime) -> dt.datetime:
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
+
+    @property
+    def as_of_date(self) -> dt.date:
+        """The calendar date of ``as_of`` (the record date)."""
+        return self.as_of.date()
+
+
+class InsurancePolicy(_Frozen):
+    """One policy of ``insurance.yaml``."""
+
+    id: str = Field(min_length=1)
+    insurer: str
+    rating: str | None = None
+    limit: Decimal = Field(ge=0)
+    retention: Decimal = Field(default=Decimal(0), ge=0)
+    basis: Basis
+    covers: tuple[Cover, ...]
+    starts: dt.date
+    expires: dt.date
+    currency: Currency
+    cancellation_notice_days: int | None = Field(default=None, ge=0)
+    insurer_affiliated: bool = False
+    """True when the insurer belongs to the exchange's group (not a third party)."""
+
+
+class ReserveDeposit(_Frozen):
+    """One deposit of ``reserve.yaml``."""
+
+    id: str = Field(min_length=1)
+    form: DepositForm
+    amount: Decimal = Field(ge=0)
+    currency: Currency
+    held_at: str
+    maturity_days: int | None = Field(default=None, ge=0)
+    on_trust: bool = True
+
+
+class InsuranceDoc(_Frozen):
+    """``insurance.yaml``."""
+
+    policies: tuple[InsurancePolicy, ...] = ()
+
+
+class ReserveDoc(_Frozen):
+    """``reserve.yaml``."""
+
+    deposits: tuple[ReserveDeposit, ...] = ()
+
+
+class ColumnType(StrEnum):
+    """How a table column is checked and typed."""
+
+    TEXT = "text"
+    AMOUNT = "amount"  # non-negative decimal at the asset's scale
+    PRICE = "price"  # non-negative decimal
+    SCALE = "scale"  # integer 0-18
+    DATE = "date"
+    ENUM = "enum"
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnSpec:
+    """A column of a snapshot table."""
+
+    name: str
+    type: ColumnType
+    required: bool = True
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    """A snapshot table: its file stem, columns, and unique key."""
+
+    name: str
+    columns: tuple[ColumnSpec, ...]
+    key: tuple[str, ...]
+    required: bool = True
+
+    def column(self, name: str) -> ColumnSpec:
+        """The spec of column ``name``."""
+        return next(c for c in self.columns if c.name == name)
+
+
+def _enum(name: str, enum: type[StrEnum], required: bool = True) -> ColumnSpec:
+    return ColumnSpec(name, ColumnType.ENUM, required, tuple(e.value for e in enum))
+
+
+ASSETS = TableSpec(
+    "assets",
+    (
+        ColumnSpec("asset", ColumnType.TEXT),
+        _enum("kind", AssetKind),
+        ColumnSpec("scale", ColumnType.SCALE),
+        ColumnSpec("price", ColumnType.PRICE),
+    ),
+    key=("asset",),
+)
+BALANCES = TableSpec(
+    "balances",
+    (
+        ColumnSpec("account_id", ColumnType.TEXT),
+        ColumnSpec("asset", ColumnType.TEXT),
+        ColumnSpec("amount", ColumnType.AMOUNT),
+    ),
+    key=("account_id", "asset"),
+)
+ACCOUNTS = TableSpec(
+    "accounts",
+    (
+        ColumnSpec("account_id", ColumnType.TEXT),
+        _enum("kyc", Kyc),
+        _enum("status", AccountStatus),
+    ),
+    key=("account_id",),
+    required=False,
+)
+WALLETS = TableSpec(
+    "wallets",
+    (
+        ColumnSpec("wallet_id", ColumnType.TEXT),
+        ColumnSpec("asset", ColumnType.TEXT),
+        _enum("storage", Storage),
+        _enum("owner", Owner),
+        ColumnSpec("amount", ColumnType.AMOUNT),
+    ),
+    key=("wallet_id",),
+)
+VOLUMES = TableSpec(
+    "volumes",
+    (
+        ColumnSpec("date", ColumnType.DATE),
+        _enum("category", VolumeCategory),
+        ColumnSpec("asset", ColumnType.TEXT, required=False),
+        ColumnSpec("notional", ColumnType.PRICE),
+    ),
+    key=("date", "category", "asset"),
+)
+
+TABLES: tuple[TableSpec, ...] = (ASSETS, BALANCES, ACCOUNTS, WALLETS, VOLUMES)
+DOCUMENTS: dict[str, type[_Frozen]] = {
+    "exchange": Exchange,
+    "insurance": InsuranceDoc,
+    "reserve": ReserveDoc,
+}
+REQUIRED_DOCUMENTS = ("exchange",)
