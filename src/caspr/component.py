@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from caspr.citation import Citation
+from caspr.money import canonical
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,7 @@ class Component:
         """A JSON-ready dict; amounts and inputs are decimal strings."""
         return {
             "name": self.name,
-            "amount": f"{self.amount:f}",
+            "amount": canonical(self.amount),
             "currency": self.currency,
             "formula": self.formula,
             "inputs": dict(self.inputs),

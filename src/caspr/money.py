@@ -142,6 +142,12 @@ def format_amount(value: Decimal, scale: int) -> str:
     return f"{quantize(value, scale, ROUND_FLOOR):f}"
 
 
+def canonical(value: Decimal) -> str:
+    """The shortest exact decimal string of ``value``: no exponent, no trailing zeros."""
+    text = f"{value.normalize():f}"
+    return "0" if text in ("-0", "0") else text
+
+
 def allocate_largest_remainder(
     total: Decimal,
     weights: Mapping[str, Decimal],

@@ -1,0 +1,133 @@
+"""Funding: which reserve deposits and insurance policies count, and for how much.
+
+Credits round down (DESIGN.md): an insurance credit is ``limit − retention`` floored
+to whole currency units; a capped credit is floored again after the cap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from caspr.citation import Citation
+from caspr.component import Component
+from caspr.money import canonical, round_credit, total_of
+from caspr.snapshot.schema import Cover, DepositForm, InsurancePolicy, ReserveDeposit
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyConditions:
+    """What a regime asks of a policy before it counts."""
+
+    risks: frozenset[Cover]
+    """The policy must cover at least one of these."""
+    third_party: bool = True
+    min_term_days: int = 0
+    min_notice_days: int = 0
+    required_covers: frozenset[Cover] = frozenset()
+    """The policy must cover all of these."""
+
+
+def policy_problems(policy: InsurancePolicy, as_of: dt.date, conditions: PolicyConditions) -> list[str]:
+    """Why ``policy`` does not count at ``as_of`` (empty when it counts)."""
+    reasons = []
+    if not policy.starts <= as_of < policy.expires:
+        reasons.append(f"not in force on {as_of} ({policy.starts} to {policy.expires})")
+    if not conditions.risks & set(policy.covers):
+        reasons.append(f"covers none of {sorted(c.value for c in conditions.risks)}")
+    missing = conditions.required_covers - set(policy.covers)
+    if missing:
+        reasons.append(f"does not cover {sorted(c.value for c in missing)}")
+    if conditions.third_party and policy.insurer_affiliated:
+        reasons.append("insurer is not a third party")
+    if (policy.expires - policy.starts).days < conditions.min_term_days:
+        reasons.append(f"term shorter than {conditions.min_term_days} days")
+    notice = policy.cancellation_notice_days
+    if conditions.min_notice_days and (notice is None or notice < conditions.min_notice_days):
+        reasons.append(f"cancellation notice {notice} < {conditions.min_notice_days} days")
+    return reasons
+
+
+def insurance_credit(
+    policies: Iterable[InsurancePolicy],
+    as_of: dt.date,
+    conditions: PolicyConditions,
+    currency: str,
+    citation: Citation | None,
+) -> Component:
+    """Σ over eligible policies of (limit − retention), each floored; others shown at 0.
+
+    For one incident both per-occurrence and aggregate limits make ``limit −
+    retention`` available; the aggregate limit's erosion by earlier claims is not in the
+    snapshot and is assumed nil (stated in each child's formula).
+    """
+    children = []
+    for policy in policies:
+        reasons = policy_problems(policy, as_of, conditions)
+        credit = Decimal(0) if reasons else round_credit(max(Decimal(0), policy.limit - policy.retention))
+        formula = (
+            ("not counted: " + "; ".join(reasons))
+            if reasons
+            else (f"limit − retention ({policy.basis.value} limit, assumed uneroded)")
+        )
+        children.append(
+            Component(
+                f"policy {policy.id} ({policy.insurer})",
+                credit,
+                currency,
+                formula,
+                inputs=(
+                    ("limit", f"{canonical(policy.limit)}"),
+                    ("retention", f"{canonical(policy.retention)}"),
+                    ("covers", ",".join(c.value for c in policy.covers)),
+                ),
+            )
+        )
+    total = total_of([c.amount for c in children])
+    return Component(
+        "insurance", total, currency, "Σ eligible policies", citation=citation, children=tuple(children)
+    )
+
+
+def deposit_credit(
+    deposits: Iterable[ReserveDeposit],
+    allowed: frozenset[DepositForm],
+    currency: str,
+    citation: Citation | None,
+    max_maturity_days: int | None = None,
+    require_trust: bool = False,
+) -> Component:
+    """Σ of deposits in an allowed form (and, if asked, on trust and short enough)."""
+    children = []
+    for deposit in deposits:
+        reasons = []
+        if deposit.form not in allowed:
+            reasons.append(f"form {deposit.form.value} not allowed")
+        if (
+            max_maturity_days is not None
+            and deposit.form is DepositForm.FIXED_DEPOSIT
+            and (deposit.maturity_days is None or deposit.maturity_days > max_maturity_days)
+        ):
+            reasons.append(f"maturity over {max_maturity_days} days")
+        if require_trust and not deposit.on_trust:
+            reasons.append("not held on trust")
+        credit = Decimal(0) if reasons else round_credit(deposit.amount)
+        children.append(
+            Component(
+                f"deposit {deposit.id} ({deposit.form.value}, {deposit.held_at})",
+                credit,
+                currency,
+                ("not counted: " + "; ".join(reasons)) if reasons else "amount",
+                inputs=(("amount", f"{canonical(deposit.amount)}"),),
+            )
+        )
+    return Component(
+        "reserve",
+        total_of([c.amount for c in children]),
+        currency,
+        "Σ eligible deposits",
+        citation=citation,
+        children=tuple(children),
+    )
