@@ -6,6 +6,7 @@ Exit codes: 0 ran (and, for ``validate``, clean); 1 a breach with ``--fail-on-br
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import os
@@ -19,9 +20,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from caspr.assess import Report, assess
 from caspr.cli import render
 from caspr.engine import Engine
-from caspr.errors import CasprError, InputError
+from caspr.errors import CasprError, InputError, NoRuleInForce
+from caspr.money import canonical
+from caspr.params import load_overrides
+from caspr.rules import REGIMES
 from caspr.snapshot.generator import GenerationResult
 from caspr.snapshot.generator import generate as generate_snapshot
 from caspr.snapshot.loader import Snapshot, load_snapshot
@@ -165,6 +170,100 @@ def _generate_with_progress(
             fail(str(exc))
 
 
+class AssessFormat(StrEnum):
+    """Output of ``caspr assess``."""
+
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+def _parse_date(text: str | None, option: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        fail(f"{option} must be a date YYYY-MM-DD, got {text!r}")
+
+
+def run_assessment(
+    snapshot: Snapshot,
+    regime: str | None,
+    as_of: dt.date | None,
+    params: Path | None,
+    engine: Engine | None = None,
+) -> Report:
+    """Assess with CLI error handling: unknown regimes, bad reforms, no rule in force."""
+    if regime is not None and regime != "all" and regime not in REGIMES:
+        fail(f"unknown regime {regime!r} (known: {', '.join(REGIMES)}, all)")
+    try:
+        overrides = load_overrides(params) if params is not None else None
+        return assess(snapshot, regime, as_of, overrides, str(params) if params else "--params", engine)
+    except InputError as error:
+        fail_input(error)
+    except NoRuleInForce as error:
+        fail(f"no rule in force: {error}")
+
+
+def print_report(report: Report, output: AssessFormat) -> None:
+    """The report as tables for people, one JSON document, or CSV rows of components."""
+    if output is AssessFormat.JSON:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        return
+    if output is AssessFormat.CSV:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["regime", "part", "depth", "component", "amount", "currency", "formula", "citation"])
+        for a in report.assessments:
+            for part in (a.requirement, a.funding):
+                for depth, node in part.walk():
+                    writer.writerow(
+                        [
+                            a.regime,
+                            part.name,
+                            depth,
+                            node.name,
+                            canonical(node.amount),
+                            node.currency,
+                            node.formula,
+                            str(node.citation or ""),
+                        ]
+                    )
+        return
+    console.print(f"[bold]{report.exchange}[/] as of {report.as_of} (amounts in {report.currency})")
+    for assessment in report.assessments:
+        console.rule()
+        console.print(render.assessment_view(assessment))
+    for skipped in report.skipped:
+        console.print(f"[dim]skipped {skipped.regime}: {skipped.reason}[/]")
+
+
+@app.command("assess")
+def assess_command(
+    directory: Annotated[Path, typer.Argument(help="Snapshot folder")],
+    regime: Annotated[
+        str | None,
+        typer.Option(
+            "--regime", help="A regime id, or 'all' (default: the regimes of the exchange's jurisdiction)"
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Assess at this date (default: snapshot as_of)")
+    ] = None,
+    params: Annotated[Path | None, typer.Option("--params", help="Reform file overriding parameters")] = None,
+    output: Annotated[AssessFormat, typer.Option("--format", help="table, json or csv")] = AssessFormat.TABLE,
+    fail_on_breach: Annotated[
+        bool, typer.Option("--fail-on-breach", help="Exit 1 when any breach is found")
+    ] = False,
+) -> None:
+    """What each regime requires, how much is funded, and what is breached."""
+    snapshot = open_snapshot(directory)
+    report = run_assessment(snapshot, regime, _parse_date(as_of, "--as-of"), params)
+    print_report(report, output)
+    if fail_on_breach and report.breached:
+        raise typer.Exit(1)
+
+
 def _cache_dir() -> Path:
     base = os.environ.get("CASPR_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "caspr")
     return Path(base)
@@ -192,6 +291,8 @@ def demo(
     engine = Engine(snapshot)
     console.print(render.exposure_table(engine.exposure()))
     console.print(render.volume_table(engine.trailing_volumes(), snapshot.exchange.reporting_currency.value))
+    console.rule("[bold]3. Reserve requirement and funding under every regime that applies")
+    print_report(run_assessment(snapshot, None, None, None, engine), AssessFormat.TABLE)
 
 
 def main() -> None:

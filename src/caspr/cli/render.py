@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
+from caspr.citation import Citation
+from caspr.component import Component
 from caspr.engine import Exposure
+from caspr.rules.regime import Assessment
 from caspr.snapshot.loader import Snapshot
 
 
@@ -115,3 +121,79 @@ def volume_table(volumes: dict[str, Decimal], currency: str) -> Table:
     table.add_section()
     table.add_row("total", money(sum(volumes.values(), Decimal(0))))
     return table
+
+
+SEVERITY_STYLE = {"breach": "bold red", "warning": "yellow", "info": "green"}
+
+
+class Footnotes:
+    """Numbers citations in order of first use, so tables stay narrow and sources stay full."""
+
+    def __init__(self) -> None:
+        self.cited: dict[str, int] = {}
+
+    def mark(self, citation: Citation | None) -> str:
+        """``[n]`` for ``citation`` (empty for none)."""
+        if citation is None:
+            return ""
+        text = str(citation) + (f" — {citation.url}" if citation.url else "")
+        number = self.cited.setdefault(text, len(self.cited) + 1)
+        return f"[{number}]"
+
+    def render(self) -> Text:
+        """The numbered list of full citations."""
+        return Text("\n".join(f"[{n}] {text}" for text, n in self.cited.items()), style="dim")
+
+
+def component_table(title: str, root: Component, notes: Footnotes) -> Table:
+    """A component tree as an indented table: name, amount, formula, inputs, source."""
+    table = Table(title=title, title_justify="left", show_lines=False)
+    table.add_column("component")
+    table.add_column(f"amount ({root.currency})", justify="right")
+    table.add_column("formula")
+    table.add_column("inputs")
+    table.add_column("source")
+    for depth, node in root.walk():
+        inputs = "; ".join(f"{k}={v}" for k, v in node.inputs)
+        table.add_row(
+            "  " * depth + node.name, money(node.amount), node.formula, inputs, notes.mark(node.citation)
+        )
+    return table
+
+
+def assessment_view(assessment: Assessment) -> Group:
+    """One regime's answer: headline, requirement and funding trees, findings, overrides."""
+    ratio = assessment.coverage_ratio
+    headline = Text.assemble(
+        (f"{assessment.regime}", "bold"),
+        f" — {assessment.title} ",
+        (f"[{assessment.status.value}]", "cyan"),
+        f"\nrequirement {money(assessment.requirement.amount)} {assessment.currency}",
+        f" · funding {money(assessment.funding.amount)} {assessment.currency}",
+        f" (reserve {money(assessment.reserve)}, insurance {money(assessment.insurance)})",
+        f" · coverage {'—' if ratio is None else f'{ratio:f}'}",
+    )
+    parts: list[Any] = [headline]
+    notes = Footnotes()
+    if assessment.requirement.amount or assessment.requirement.children:
+        parts.append(component_table("Why this requirement", assessment.requirement, notes))
+    if assessment.funding.children:
+        parts.append(component_table("What counts as funding", assessment.funding, notes))
+    findings = Table(title="Findings", title_justify="left")
+    findings.add_column("severity")
+    findings.add_column("rule")
+    findings.add_column("finding")
+    findings.add_column("source")
+    for f in assessment.findings:
+        findings.add_row(
+            Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]),
+            f.rule,
+            f.message,
+            notes.mark(f.citation),
+        )
+    parts.append(findings)
+    parts.append(notes.render())
+    if assessment.overridden:
+        lines = [f"  {p.name} = {p.value} ({p.citation.note})" for p in assessment.overridden]
+        parts.append(Text("Overridden for this run:\n" + "\n".join(lines), style="yellow"))
+    return Group(*parts)

@@ -62,7 +62,7 @@ class DatedValue(BaseModel):
             return Decimal(value)
         if not isinstance(value, str):
             msg = "value must be a quoted decimal string"
-            raise TypeError(msg)
+            raise ValueError(msg)
         return parse_decimal(value)
 
 
@@ -126,6 +126,14 @@ class Parameter:
         return ParamValue(self.name, dated.value, citation, start)
 
 
+def _iso_keys(raw: Any) -> Any:
+    """Dates as ISO text in ``values`` keys, so errors name ``values.2020-05-01``."""
+    if isinstance(raw, dict) and isinstance(raw.get("values"), dict):
+        values = {k.isoformat() if isinstance(k, dt.date) else k: v for k, v in raw["values"].items()}
+        return {**raw, "values": values}
+    return raw
+
+
 def load_parameters(folder: Path) -> dict[str, Parameter]:
     """Every ``*.yaml`` parameter file in ``folder``, by file stem.
 
@@ -136,7 +144,7 @@ def load_parameters(folder: Path) -> dict[str, Parameter]:
     problems: list[Problem] = []
     for path in sorted(folder.glob("*.yaml")):
         try:
-            params[path.stem] = Parameter(path.stem, ParameterFile.model_validate(load_yaml(path)))
+            params[path.stem] = Parameter(path.stem, ParameterFile.model_validate(_iso_keys(load_yaml(path))))
         except ValidationError as exc:
             problems.extend(
                 Problem(str(path), None, ".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()

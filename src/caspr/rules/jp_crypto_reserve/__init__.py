@@ -171,7 +171,7 @@ def incident_component(ctx: Context, params: ParameterView) -> Component:
         inputs=(
             ("losses_3y", money_text(losses)),
             ("weight", money_text(weight.value)),
-            ("loss_ratio_to_volume", f"{ratio:.3E}"),
+            ("loss_ratio_to_volume", money_text(round_credit(ratio, 10))),
         ),
         citation=weight.citation,
     )
