@@ -269,6 +269,19 @@ def _cache_dir() -> Path:
     return Path(base)
 
 
+DEMO_PEERS = (("eu-casp", 40_000), ("hk-vatp", 40_000), ("kr-krw", 40_000))
+"""Smaller exchanges the demo also assesses, so that every regime is shown on its own market."""
+
+
+def _demo_snapshot(cache: Path, profile: str, accounts: int, seed: int) -> Snapshot:
+    folder = cache / f"demo-{profile}-{accounts}-{seed}"
+    if not (folder / "exchange.yaml").exists():
+        _generate_with_progress(folder, accounts, seed, profile, "parquet", dt.date(2026, 9, 30), None, True)
+    else:
+        console.print(f"reusing cached demo exchange at {folder}")
+    return open_snapshot(folder)
+
+
 @app.command()
 def demo(
     accounts: Annotated[int, typer.Option("--accounts", min=1)] = 500_000,
@@ -279,20 +292,26 @@ def demo(
     ] = None,
 ) -> None:
     """Generate (or reuse) a demo exchange and put it through every capability built so far."""
-    folder = (cache or _cache_dir()) / f"demo-{profile}-{accounts}-{seed}"
-    if not (folder / "exchange.yaml").exists():
-        _generate_with_progress(folder, accounts, seed, profile, "parquet", dt.date(2026, 9, 30), None, True)
-    else:
-        console.print(f"reusing cached demo exchange at {folder}")
+    folder = cache or _cache_dir()
     console.rule("[bold]1. Validate the snapshot")
-    snapshot = open_snapshot(folder)
+    snapshot = _demo_snapshot(folder, profile, accounts, seed)
     console.print(render.snapshot_summary(snapshot))
     console.rule("[bold]2. Exposure")
     engine = Engine(snapshot)
     console.print(render.exposure_table(engine.exposure()))
     console.print(render.volume_table(engine.trailing_volumes(), snapshot.exchange.reporting_currency.value))
-    console.rule("[bold]3. Reserve requirement and funding under every regime that applies")
+    console.rule("[bold]3. Reserve requirement and funding under the regimes that apply")
     print_report(run_assessment(snapshot, None, None, None, engine), AssessFormat.TABLE)
+    console.rule("[bold]4. Every other regime, each on a synthetic exchange of its own market")
+    reports = [
+        run_assessment(_demo_snapshot(folder, peer, size, seed), None, None, None)
+        for peer, size in DEMO_PEERS
+    ]
+    console.print(render.report_summary(reports))
+    for report in reports:
+        for assessment in report.assessments:
+            for finding in assessment.breaches:
+                console.print(f"[red]breach[/] {report.exchange} {finding.rule}: {finding.message}")
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.table import Table
@@ -13,6 +13,9 @@ from caspr.citation import Citation
 from caspr.component import Component
 from caspr.engine import Exposure
 from caspr.rules.regime import Assessment
+
+if TYPE_CHECKING:
+    from caspr.assess import Report
 from caspr.snapshot.loader import Snapshot
 
 
@@ -197,3 +200,25 @@ def assessment_view(assessment: Assessment) -> Group:
         lines = [f"  {p.name} = {p.value} ({p.citation.note})" for p in assessment.overridden]
         parts.append(Text("Overridden for this run:\n" + "\n".join(lines), style="yellow"))
     return Group(*parts)
+
+
+def report_summary(reports: list[Report]) -> Table:
+    """One line per exchange and regime: requirement, funding, coverage, breaches."""
+    table = Table(title="Assessments", title_justify="left")
+    for header in ("exchange", "regime", "status", "requirement", "funding", "coverage", "breaches"):
+        table.add_column(
+            header, justify="right" if header in ("requirement", "funding", "coverage") else "left"
+        )
+    for report in reports:
+        for a in report.assessments:
+            ratio = a.coverage_ratio
+            table.add_row(
+                report.exchange,
+                a.regime,
+                a.status.value,
+                f"{money(a.requirement.amount)} {a.currency}",
+                f"{money(a.funding.amount)} {a.currency}",
+                "—" if ratio is None else f"{ratio:f}",
+                Text(str(len(a.breaches)), style="bold red" if a.breaches else "green"),
+            )
+    return table
