@@ -76,8 +76,10 @@ def build_context(snapshot: Snapshot, as_of: dt.date, engine: Engine | None = No
     """Exposure and trailing-12-month volumes up to the day before ``as_of``."""
     engine = engine or Engine(snapshot)
     end = as_of - dt.timedelta(days=1)
-    volumes = engine.volumes(end - dt.timedelta(days=364), end)
-    return Context(snapshot, engine.exposure(), volumes, as_of)
+    start = end - dt.timedelta(days=364)
+    return Context(
+        snapshot, engine.exposure(), engine.volumes(start, end), as_of, engine.average_prices(start, end)
+    )
 
 
 def assess(

@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from caspr.assess import Report, assess
 from caspr.cli import render
+from caspr.custody import custody_report
 from caspr.engine import Engine
 from caspr.errors import CasprError, InputError, NoRuleInForce
 from caspr.money import canonical
@@ -264,6 +265,25 @@ def assess_command(
         raise typer.Exit(1)
 
 
+@app.command("custody")
+def custody_command(
+    directory: Annotated[Path, typer.Argument(help="Snapshot folder")],
+    output: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = OutputFormat.TABLE,
+    fail_on_breach: Annotated[
+        bool, typer.Option("--fail-on-breach", help="Exit 1 when any breach is found")
+    ] = False,
+) -> None:
+    """Segregation per asset, hot/cold shares by each regime's method, guarantee crypto."""
+    report = custody_report(open_snapshot(directory))
+    if output is OutputFormat.JSON:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        console.print(f"[bold]{report.exchange}[/] as of {report.as_of}")
+        console.print(render.custody_view(report))
+    if fail_on_breach and report.breached:
+        raise typer.Exit(1)
+
+
 def _cache_dir() -> Path:
     base = os.environ.get("CASPR_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "caspr")
     return Path(base)
@@ -300,9 +320,11 @@ def demo(
     engine = Engine(snapshot)
     console.print(render.exposure_table(engine.exposure()))
     console.print(render.volume_table(engine.trailing_volumes(), snapshot.exchange.reporting_currency.value))
-    console.rule("[bold]3. Reserve requirement and funding under the regimes that apply")
+    console.rule("[bold]3. Custody and segregation")
+    console.print(render.custody_view(custody_report(snapshot, engine)))
+    console.rule("[bold]4. Reserve requirement and funding under the regimes that apply")
     print_report(run_assessment(snapshot, None, None, None, engine), AssessFormat.TABLE)
-    console.rule("[bold]4. Every other regime, each on a synthetic exchange of its own market")
+    console.rule("[bold]5. Every other regime, each on a synthetic exchange of its own market")
     reports = [
         run_assessment(_demo_snapshot(folder, peer, size, seed), None, None, None)
         for peer, size in DEMO_PEERS

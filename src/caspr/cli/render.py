@@ -16,6 +16,7 @@ from caspr.rules.regime import Assessment
 
 if TYPE_CHECKING:
     from caspr.assess import Report
+    from caspr.custody import CustodyReport
 from caspr.snapshot.loader import Snapshot
 
 
@@ -222,3 +223,50 @@ def report_summary(reports: list[Report]) -> Table:
                 Text(str(len(a.breaches)), style="bold red" if a.breaches else "green"),
             )
     return table
+
+
+def custody_view(report: CustodyReport) -> Group:
+    """Reconciliation per asset, the hot/cold methods, and the findings."""
+    rec = Table(
+        title=f"Segregation: customer wallets against what customers are owed ({report.currency})",
+        title_justify="left",
+    )
+    for header in (
+        "asset",
+        "owed (units)",
+        "customer wallets",
+        "difference",
+        f"difference {report.currency}",
+        "company wallets",
+        "guarantee",
+    ):
+        rec.add_column(header, justify="left" if header == "asset" else "right")
+    for r in report.assets:
+        style = "red" if r.difference < 0 else ("yellow" if r.difference > 0 else "")
+        rec.add_row(
+            r.asset,
+            units(r.liabilities),
+            units(r.customer_held),
+            Text(units(r.difference), style=style),
+            money(r.difference_value),
+            units(r.company_held),
+            units(r.guarantee),
+        )
+    methods = Table(title="Cold storage as each regime computes it", title_justify="left")
+    for header in ("regime", "method", "cold share", "limit", "result"):
+        methods.add_column(header)
+    for m in report.methods:
+        share = "—" if m.cold_share is None else percent(m.cold_share, Decimal(1), 4)
+        methods.add_row(
+            m.regime,
+            m.method,
+            share,
+            m.limit,
+            Text("pass", style="green") if m.passed else Text("fail", style="bold red"),
+        )
+    findings = Table(title="Findings", title_justify="left")
+    for header in ("severity", "rule", "finding"):
+        findings.add_column(header)
+    for f in report.findings:
+        findings.add_row(Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]), f.rule, f.message)
+    return Group(rec, methods, findings)

@@ -18,7 +18,7 @@ import ibis
 
 from caspr.money import AssetKind, total_of
 from caspr.snapshot.loader import Snapshot, TableFile, csv_header
-from caspr.snapshot.schema import ACCOUNTS, BALANCES, VOLUMES, WALLETS, ColumnType, TableSpec
+from caspr.snapshot.schema import ACCOUNTS, BALANCES, PRICES, VOLUMES, WALLETS, ColumnType, TableSpec
 
 AMOUNT_TYPE = "DECIMAL(38, 18)"
 _SQL_TYPES = {
@@ -29,7 +29,7 @@ _SQL_TYPES = {
     ColumnType.SCALE: "INTEGER",
     ColumnType.DATE: "DATE",
 }
-_SPECS = {spec.name: spec for spec in (BALANCES, ACCOUNTS, WALLETS, VOLUMES)}
+_SPECS = {spec.name: spec for spec in (BALANCES, ACCOUNTS, WALLETS, VOLUMES, PRICES)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +163,22 @@ class Engine:
         """Volumes over the ``days`` days up to and including the day before ``as_of``."""
         end = self.snapshot.exchange.as_of_date - dt.timedelta(days=1)
         return self.volumes(end - dt.timedelta(days=days - 1), end)
+
+    def average_prices(self, start: dt.date, end: dt.date) -> dict[str, Decimal]:
+        """Mean daily price per asset over ``start`` ≤ date ≤ ``end`` (exact: Σ price ÷ days).
+
+        The division happens in Python Decimal at 60 significant digits, not in the engine.
+        """
+        if "prices" not in self.tables:
+            return {}
+        p = self.tables["prices"]
+        window = p.filter((p.date >= start) & (p.date <= end))
+        expr = (
+            window.group_by("asset")
+            .aggregate(total=window.price.sum(), days=window.count())
+            .order_by("asset")
+        )
+        return {r["asset"]: r["total"] / r["days"] for r in expr.to_pyarrow().to_pylist()}
 
     def exposure(self) -> Exposure:
         """Liabilities and holdings of every asset, with its price."""

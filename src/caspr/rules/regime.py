@@ -52,6 +52,8 @@ class Context:
     exposure: Exposure
     volumes: dict[str, Decimal]
     as_of: dt.date
+    average_prices: dict[str, Decimal] = field(default_factory=dict)
+    """Mean daily price per asset over the year before ``as_of`` (empty without prices.csv)."""
 
     @property
     def currency(self) -> str:

@@ -388,17 +388,42 @@ def _write_tables(
         for day, factor in zip(days, noise, strict=True):
             notional = Decimal(int(daily * factor * 10**scale)).scaleb(-scale)
             volume_rows.append({"date": day.isoformat(), "category": category, "notional": f"{notional:f}"})
+    price_rows = _price_history(assets, rng, days)
     if fmt == "parquet":
         _write_parquet_small(work / "assets.parquet", asset_rows, {"price"})
         _write_parquet_small(work / "wallets.parquet", wallet_rows, {"amount"})
         _write_parquet_small(work / "volumes.parquet", volume_rows, {"notional"})
+        _write_parquet_small(work / "prices.parquet", price_rows, {"price"})
     else:
-        for name, rows in (("assets", asset_rows), ("wallets", wallet_rows), ("volumes", volume_rows)):
+        tables = (
+            ("assets", asset_rows),
+            ("wallets", wallet_rows),
+            ("volumes", volume_rows),
+            ("prices", price_rows),
+        )
+        for name, rows in tables:
             pacsv.write_csv(
                 pa.Table.from_pylist(rows),
                 work / f"{name}.csv",
                 write_options=pacsv.WriteOptions(quoting_style="needed"),
             )
+
+
+def _price_history(
+    assets: list[GeneratedAsset], rng: np.random.Generator, days: list[dt.date]
+) -> list[dict[str, str]]:
+    """A year of daily prices per crypto asset: a random walk ending near the as_of price."""
+    rows: list[dict[str, str]] = []
+    for asset in assets:
+        if asset.kind is AssetKind.FIAT:
+            continue
+        volatility = 0.002 if asset.kind is AssetKind.STABLECOIN else 0.03
+        steps = rng.normal(0.0, volatility, len(days))
+        path = float(asset.price) * np.exp(np.cumsum(steps[::-1]))[::-1]  # float-ok: drawn, written as text
+        for day, price in zip(days, path, strict=True):
+            text = Decimal(f"{price:.8f}").normalize()
+            rows.append({"date": day.isoformat(), "asset": asset.code, "price": f"{text:f}"})
+    return rows
 
 
 def _write_parquet_small(path: Path, rows: list[dict[str, str]], decimals: set[str]) -> None:

@@ -32,6 +32,7 @@ from caspr.snapshot.schema import (
     ASSETS,
     BALANCES,
     DOCUMENTS,
+    PRICES,
     REQUIRED_DOCUMENTS,
     TABLES,
     VOLUMES,
@@ -373,7 +374,13 @@ def _collect(root: Path) -> tuple[_Collector, Snapshot | None]:
         if not any(p.file == file.path.name for p in out.problems):
             assets = _assets(table)
     scales = {code: a.scale for code, a in assets.items()}
-    for spec, amount in ((BALANCES, "amount"), (WALLETS, "amount"), (VOLUMES, None), (ACCOUNTS, None)):
+    for spec, amount in (
+        (BALANCES, "amount"),
+        (WALLETS, "amount"),
+        (VOLUMES, None),
+        (ACCOUNTS, None),
+        (PRICES, None),
+    ):
         entry = checked[spec.name]
         if entry is None:
             continue

@@ -309,7 +309,19 @@ VOLUMES = TableSpec(
     key=("date", "category", "asset"),
 )
 
-TABLES: tuple[TableSpec, ...] = (ASSETS, BALANCES, ACCOUNTS, WALLETS, VOLUMES)
+PRICES = TableSpec(
+    "prices",
+    (
+        ColumnSpec("date", ColumnType.DATE),
+        ColumnSpec("asset", ColumnType.TEXT),
+        ColumnSpec("price", ColumnType.PRICE),
+    ),
+    key=("date", "asset"),
+    required=False,
+)
+"""Optional daily price history (reporting currency), e.g. for Korea's one-year average prices."""
+
+TABLES: tuple[TableSpec, ...] = (ASSETS, BALANCES, ACCOUNTS, WALLETS, VOLUMES, PRICES)
 DOCUMENTS: dict[str, type[_Frozen]] = {
     "exchange": Exchange,
     "insurance": InsuranceDoc,

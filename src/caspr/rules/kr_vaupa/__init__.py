@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from caspr.citation import Citation, Status
@@ -116,16 +117,40 @@ def cover_requirement(ctx: Context, params: ParameterView) -> Component:
     )
 
 
+def economic_values(ctx: Context) -> tuple[Decimal, Decimal, str]:
+    """Cold and total value of users' virtual assets at one-year average prices.
+
+    Decree Art. 6 values holdings at the average price of the past year; where the
+    snapshot has no price history (prices.csv) for an asset, its snapshot price stands in,
+    and the returned basis says so.
+    """
+    cold = total = Decimal(0)
+    fallback = []
+    for a in ctx.exposure.crypto():
+        price = ctx.average_prices.get(a.asset)
+        if price is None:
+            price = a.price
+            fallback.append(a.asset)
+        held_cold = a.customer_cold + a.customer_custodian
+        cold += held_cold * price
+        total += (held_cold + a.customer_hot) * price
+    basis = (
+        "one-year average prices"
+        if not fallback
+        else ("one-year average prices; snapshot prices for " + ", ".join(fallback))
+    )
+    return cold, total, basis
+
+
 def cold_share(ctx: Context, params: ParameterView) -> Finding:
     """≥ 80% of users' virtual assets cold by economic value; exactly 80% passes."""
     minimum = params("min_cold_share")
-    cold = ctx.exposure.total("customer_cold") + ctx.exposure.total("customer_custodian")
-    total = cold + ctx.exposure.total("customer_hot")
+    cold, total, basis = economic_values(ctx)
     if total == 0:
         return Finding("kr.vaupa.cold", Severity.INFO, "no user virtual assets", minimum.citation)
     text = (
-        f"cold wallets hold {ratio_text(cold / total * 100, 4)}% of users' virtual assets by value "
-        f"(minimum {ratio_text(minimum.value * 100, 2)}%; snapshot prices stand in for 1-year averages)"
+        f"cold wallets hold {ratio_text(cold / total * 100, 4)}% of users' virtual assets by economic value "
+        f"(minimum {ratio_text(minimum.value * 100, 2)}%; {basis})"
     )
     severity = Severity.BREACH if cold < total * minimum.value else Severity.INFO
     return Finding("kr.vaupa.cold", severity, text, minimum.citation)
