@@ -26,10 +26,12 @@ def test_tiny_snapshot_reconciles_exactly(tiny):
 
 
 def test_shortfall_and_excess_are_not_netted(tmp_path):
-    wallets = FILES["wallets.csv"].replace("btc-cold,BTC,cold,customer,1.70000001",
-                                           "btc-cold,BTC,cold,customer,1.69000001")
-    wallets = wallets.replace("eth-cold,ETH,cold,customer,10.000000000000000001",
-                              "eth-cold,ETH,cold,customer,12.000000000000000001")
+    wallets = FILES["wallets.csv"].replace(
+        "btc-cold,BTC,cold,customer,1.70000001", "btc-cold,BTC,cold,customer,1.69000001"
+    )
+    wallets = wallets.replace(
+        "eth-cold,ETH,cold,customer,10.000000000000000001", "eth-cold,ETH,cold,customer,12.000000000000000001"
+    )
     report = custody_report(load_snapshot(write_snapshot(tmp_path / "s", wallets_csv=wallets)))
     seg = {f.message.split(":")[0]: f for f in report.findings if f.rule == "custody.segregation"}
     assert seg["BTC"].severity is Severity.BREACH
@@ -41,8 +43,16 @@ def test_shortfall_and_excess_are_not_netted(tmp_path):
 
 
 def test_custody_and_assess_agree_on_japanese_findings(tmp_path):
-    root = btc_snapshot(tmp_path / "s", jurisdiction="JP", currency="JPY", fiat_scale=0, price="15000000",
-                        hot="1.00000001", cold="18.99999999", guarantee="0.5")
+    root = btc_snapshot(
+        tmp_path / "s",
+        jurisdiction="JP",
+        currency="JPY",
+        fiat_scale=0,
+        price="15000000",
+        hot="1.00000001",
+        cold="18.99999999",
+        guarantee="0.5",
+    )
     snapshot = load_snapshot(root)
     custody = {(f.rule, f.message) for f in custody_report(snapshot).findings if f.rule.startswith("jp.")}
     (jp,) = assess(snapshot, "jp-custody").assessments
@@ -53,8 +63,16 @@ def test_custody_and_assess_agree_on_japanese_findings(tmp_path):
 
 def test_methods_differ_by_regime(tmp_path):
     # 3 BTC hot, 97 cold: Japan (≤5% non-cold) passes, Hong Kong (≥98% cold) fails
-    root = btc_snapshot(tmp_path / "s", jurisdiction="JP", currency="JPY", fiat_scale=0, price="1000",
-                        hot="3", cold="97", guarantee="3")
+    root = btc_snapshot(
+        tmp_path / "s",
+        jurisdiction="JP",
+        currency="JPY",
+        fiat_scale=0,
+        price="1000",
+        hot="3",
+        cold="97",
+        guarantee="3",
+    )
     methods = {m.regime: m for m in custody_report(load_snapshot(root)).methods}
     assert methods["jp-custody"].passed
     assert not methods["hk-sfc"].passed
@@ -67,8 +85,9 @@ def test_korea_uses_one_year_average_prices(tmp_path):
     # hot 1 BTC, cold 4 BTC: by quantity 80% cold. Prices: BTC only; average over the year is what
     # counts, and with a single asset the share is price-independent -> exactly 80%, passes.
     prices = "date,asset,price\n2026-01-01,BTC,90\n2026-06-01,BTC,110\n"
-    root = btc_snapshot(tmp_path / "s", jurisdiction="KR", currency="KRW", fiat_scale=0, price="100",
-                        hot="1", cold="4")
+    root = btc_snapshot(
+        tmp_path / "s", jurisdiction="KR", currency="KRW", fiat_scale=0, price="100", hot="1", cold="4"
+    )
     (root / "prices.csv").write_text(prices)
     report = custody_report(load_snapshot(root))
     (finding,) = [f for f in report.findings if f.rule == "kr.vaupa.cold"]
@@ -77,8 +96,17 @@ def test_korea_uses_one_year_average_prices(tmp_path):
 
 
 def test_cli_custody_json_and_fail_on_breach(tmp_path):
-    root = btc_snapshot(tmp_path / "s", jurisdiction="JP", currency="JPY", fiat_scale=0, price="15000000",
-                        hot="1", cold="19", guarantee="1", liabilities="21")
+    root = btc_snapshot(
+        tmp_path / "s",
+        jurisdiction="JP",
+        currency="JPY",
+        fiat_scale=0,
+        price="15000000",
+        hot="1",
+        cold="19",
+        guarantee="1",
+        liabilities="21",
+    )
     runner = CliRunner()
     result = runner.invoke(app, ["custody", str(root), "--format", "json"])
     assert result.exit_code == 0, result.output

@@ -18,8 +18,9 @@ Designed against the known flaws of published formats (research/por.md §6.2-6.3
   hashes derive from a secret padding key: a customer learns the ladder step, not the
   number of customers. Leaves sit at secretly shuffled positions.
 
-Hashes (``‖`` concatenation; ``A`` the asset count; ``audit = SHA-256(audit_id)``)::
+Hashes (``‖`` concatenation; ``A`` the asset count)::
 
+    audit = SHA-256(canonical JSON of {audit_id, exchange, as_of, assets: [{code, scale}]})
     leaf  = SHA-256(0x00 ‖ "caspr-por/1" ‖ audit ‖ nonce ‖ SHA-256(account_id) ‖ v[0..A))
     node  = SHA-256(0x01 ‖ "caspr-por/1" ‖ audit ‖ level ‖ hL ‖ vL[0..A) ‖ hR ‖ vR[0..A))
     empty0 = SHA-256(0x02 ‖ "caspr-por/1" ‖ audit ‖ padding_key);  emptyₖ = node(k, emptyₖ₋₁, 0, emptyₖ₋₁, 0)
@@ -68,6 +69,21 @@ _HEX32 = re.compile(r"^[0-9a-f]{64}$")
 def sha256(data: bytes) -> bytes:
     """SHA-256 digest."""
     return hashlib.sha256(data).digest()
+
+
+def audit_tag(audit_id: str, exchange: str, as_of: str, assets: list[dict[str, Any]]) -> bytes:
+    """32 bytes that bind every hash to the audit, the exchange, the date and the asset list.
+
+    Binding the asset list (codes, order and scales) means a proof cannot be re-read at
+    another scale or with its assets reordered.
+    """
+    canonical_json = json.dumps(
+        {"audit_id": audit_id, "exchange": exchange, "as_of": as_of, "assets": assets},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return sha256(canonical_json.encode())
 
 
 def height_for(customers: int) -> int:
@@ -242,7 +258,8 @@ def build(
     padding_key, nonces = entropy[:32], np.frombuffer(entropy[32:], dtype=np.uint8).reshape(n, 32)
     order = (random or np.random.default_rng(int.from_bytes(secrets.token_bytes(16), "big"))).permutation(n)
     audit_id = audit_id or f"{snapshot.exchange.id}/{snapshot.exchange.as_of.isoformat()}/{entropy[:4].hex()}"
-    audit = sha256(audit_id.encode())
+    asset_list = [{"code": c, "scale": sc} for c, sc in zip(codes, scales, strict=True)]
+    audit = audit_tag(audit_id, snapshot.exchange.id, snapshot.exchange.as_of.isoformat(), asset_list)
     # position p holds account order[p]
     ids_at = [ids[k] for k in order]
     values = values[order]
@@ -468,7 +485,7 @@ def _check_shape(doc: dict[str, Any]) -> tuple[list[str], int, int]:
 
 
 def _check_published(doc: dict[str, Any], published: dict[str, Any]) -> None:
-    for key in ("audit_id", "height", "assets"):
+    for key in ("audit_id", "exchange", "as_of", "height", "assets"):
         if published.get(key) != doc.get(key):
             msg = f"{key} differs from the published root.json"
             raise ValueError(msg)
@@ -479,7 +496,7 @@ def _check_published(doc: dict[str, Any], published: dict[str, Any]) -> None:
 
 def _check(doc: dict[str, Any], published: dict[str, Any] | None) -> None:
     codes, _height, index = _check_shape(doc)
-    audit = sha256(str(doc["audit_id"]).encode())
+    audit = audit_tag(str(doc["audit_id"]), str(doc["exchange"]), str(doc["as_of"]), doc["assets"])
     nonce = _hex32(doc["nonce"], "nonce")
     values = _values(doc["balances"], codes, "balances")
     current = leaf_hash(audit, nonce, str(doc["account_id"]), values)

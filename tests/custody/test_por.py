@@ -1,0 +1,232 @@
+"""caspr-por/1: every pitfall of research/por.md §6.3 against our own format."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from caspr.cli.main import app
+from caspr.custody import por
+from caspr.engine import Engine
+from caspr.snapshot.loader import load_snapshot
+from tests.conftest import FILES, write_snapshot
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    root = write_snapshot(tmp_path_factory.mktemp("por") / "tiny")
+    out = root.parent / "por"
+    result = por.build(load_snapshot(root), out, audit_id="tiny/2026-09-30", seed=7)
+    return out, result
+
+
+def proofs(out):
+    return {acct: por.proof(out, acct) for acct in ("A1", "A2", "A3")}
+
+
+def test_every_customer_proof_verifies_against_the_published_root(tree):
+    out, result = tree
+    published = json.loads((out / "root.json").read_text())
+    for account, document in proofs(out).items():
+        verdict = por.verify(document, published)
+        assert verdict.valid, (account, verdict.reasons)
+    a2 = por.proof(out, "A2")
+    # A2 owes BTC 0.25000001 = 25000001 satoshi, ETH 10 = 10^19 wei, nothing in JPY
+    assert a2["balances"] == {"BTC": "25000001", "ETH": "10000000000000000000", "JPY": "0"}
+    assert result.customers == 3
+    assert published["height"] == 16  # the smallest ladder step: the count (3) is hidden
+
+
+def test_root_totals_are_the_liabilities_per_asset_and_solvency_is_not_netted(tree, tmp_path):
+    _, result = tree
+    totals = result.root["root"]["totals"]
+    # BTC 1.5 + 0.25000001 = 175000001 sat; ETH 10 + 1e-18 = 10^19 + 1 wei; JPY 100005
+    assert totals == {"BTC": "175000001", "ETH": "10000000000000000001", "JPY": "100005"}
+    assert result.root["solvent_every_asset"] is True
+    # BTC wallets 0.01 short while ETH wallets hold 2 ETH extra: BTC is insolvent regardless
+    wallets = (
+        FILES["wallets.csv"]
+        .replace("1.70000001", "1.69000001")
+        .replace("10.000000000000000001", "12.000000000000000001")
+    )
+    snap = load_snapshot(write_snapshot(tmp_path / "s", wallets_csv=wallets))
+    root = por.build(snap, tmp_path / "p", seed=1).root
+    by_asset = {row["asset"]: row for row in root["solvency"]}
+    assert by_asset["BTC"]["solvent"] is False
+    assert by_asset["ETH"]["solvent"] is True
+    assert root["solvent_every_asset"] is False
+
+
+def test_same_seed_same_tree_fresh_nonces_otherwise(tree, tmp_path):
+    out, _ = tree
+    snap = load_snapshot(write_snapshot(tmp_path / "tiny"))
+    again = por.build(snap, tmp_path / "again", audit_id="tiny/2026-09-30", seed=7)
+    assert (tmp_path / "again" / "root.json").read_text() == (out / "root.json").read_text()
+    fresh1 = por.build(snap, tmp_path / "f1", audit_id="tiny/2026-09-30")
+    fresh2 = por.build(snap, tmp_path / "f2", audit_id="tiny/2026-09-30")
+    assert por.proof(tmp_path / "f1", "A1")["nonce"] != por.proof(tmp_path / "f2", "A1")["nonce"]
+    assert fresh1.root["root"]["hash"] != fresh2.root["root"]["hash"]
+    assert again.root["root"]["totals"] == fresh1.root["root"]["totals"]
+
+
+def mutations(doc):
+    """Every structured tampering a dishonest exchange or a corrupted file could produce."""
+
+    def change(path, value):
+        d = copy.deepcopy(doc)
+        target = d
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        return d
+
+    yield "balance +1", change(["balances", "BTC"], str(int(doc["balances"]["BTC"]) + 1))
+    yield "balance negative", change(["balances", "BTC"], "-" + doc["balances"]["BTC"])
+    yield "balance non-canonical", change(["balances", "BTC"], "0" + doc["balances"]["BTC"])
+    yield "balance decimal", change(["balances", "BTC"], doc["balances"]["BTC"] + ".0")
+    yield "nonce", change(["nonce"], "0" * 64)
+    yield "account id (shared leaf)", change(["account_id"], "A3" if doc["account_id"] != "A3" else "A1")
+    yield "audit id (replay)", change(["audit_id"], "other-audit")
+    yield "exchange", change(["exchange"], "other-exchange")
+    yield "as_of", change(["as_of"], "2020-01-01T00:00:00+00:00")
+    yield "asset scale", change(["assets", 0, "scale"], 7)
+    yield "direction", change(["leaf_index"], doc["leaf_index"] ^ 1)
+    yield "index outside", change(["leaf_index"], 2 ** doc["height"])
+    yield "height", change(["height"], 20)
+    yield "root hash", change(["root", "hash"], "f" * 64)
+    yield "root totals", change(["root", "totals", "JPY"], str(int(doc["root"]["totals"]["JPY"]) - 1))
+    for level in (0, 5, len(doc["path"]) - 1):
+        step = doc["path"][level]
+        flipped = ("0" if step["hash"][0] != "0" else "1") + step["hash"][1:]
+        yield f"sibling hash {level}", change(["path", level, "hash"], flipped)
+        yield (
+            f"sibling value {level}",
+            change(["path", level, "values", "JPY"], str(int(step["values"]["JPY"]) + 1)),
+        )
+        yield f"sibling negative {level}", change(["path", level, "values", "JPY"], "-1")
+        yield f"sibling level {level}", change(["path", level, "level"], level + 1)
+    d = copy.deepcopy(doc)
+    d["path"] = d["path"][1:]
+    yield "node posing as leaf (path too short)", d
+    d = copy.deepcopy(doc)
+    d["path"] = [*d["path"], d["path"][-1]]
+    yield "path too long", d
+    d = copy.deepcopy(doc)
+    d["path"][0], d["path"][1] = d["path"][1], d["path"][0]
+    yield "steps reordered", d
+    d = copy.deepcopy(doc)
+    d["balances"] = dict(reversed(list(d["balances"].items())))
+    yield "asset order", d
+
+
+def test_every_tampering_is_rejected(tree):
+    out, _ = tree
+    published = json.loads((out / "root.json").read_text())
+    for account, document in proofs(out).items():
+        for name, forged in mutations(document):
+            verdict = por.verify(forged)
+            assert not verdict.valid, (account, name)
+            assert verdict.reasons, (account, name)
+            assert not por.verify(forged, published).valid, (account, name)
+
+
+def test_any_byte_of_a_proof_file_changed_is_rejected_or_harmless(tree):
+    out, _ = tree
+    document = por.proof(out, "A2")
+    text = json.dumps(document)
+    rng = random.Random(20261124)  # seeded: replays
+    rejected = 0
+    for _ in range(400):
+        position = rng.randrange(len(text))
+        replacement = rng.choice('0123456789abcdef"{}:,-. x')
+        forged_text = text[:position] + replacement + text[position + 1 :]
+        try:
+            forged = json.loads(forged_text)
+        except json.JSONDecodeError:
+            rejected += 1
+            continue
+        if forged == document:
+            continue  # the byte changed formatting only
+        assert not por.verify(forged).valid, (position, replacement)
+        rejected += 1
+    assert rejected > 300
+
+
+def test_parent_sum_max_attack_cannot_give_both_siblings_a_consistent_root():
+    # Two customers: A owes 5, B owes 3. The honest root totals 8. An exchange hiding
+    # liabilities would show the parent as max(5, 3) = 5, telling A its sibling holds 0
+    # and B its sibling holds 2. With both children's values inside the parent hash,
+    # the two forged paths imply two different roots, so one of them fails.
+    audit = por.audit_tag("audit", "ex", "2026-09-30", [{"code": "BTC", "scale": 8}])
+    nonce_a, nonce_b = b"\x01" * 32, b"\x02" * 32
+    leaf_a = por.leaf_hash(audit, nonce_a, "A", [5])
+    leaf_b = por.leaf_hash(audit, nonce_b, "B", [3])
+    honest = por.node_hash(audit, 1, leaf_a, [5], leaf_b, [3])
+    root_seen_by_a = por.node_hash(audit, 1, leaf_a, [5], leaf_b, [0])
+    root_seen_by_b = por.node_hash(audit, 1, leaf_a, [2], leaf_b, [3])
+    assert len({honest, root_seen_by_a, root_seen_by_b}) == 3
+
+
+def test_values_and_sums_beyond_128_bits_are_rejected(tree):
+    out, _ = tree
+    document = por.proof(out, "A1")
+    too_big = copy.deepcopy(document)
+    too_big["path"][0]["values"]["JPY"] = str(2**128)
+    verdict = por.verify(too_big)
+    assert not verdict.valid
+    assert "exceeds 2^128 - 1" in verdict.reasons[0]
+    left = np.array([[[2**64 - 1, 2**64 - 1]]], dtype=np.uint64)
+    right = np.array([[[1, 0]]], dtype=np.uint64)
+    with pytest.raises(OverflowError):
+        por._add(left, right)  # noqa: SLF001 - the builder's own overflow guard
+
+
+def test_leaf_and_node_are_domain_separated():
+    audit = por.sha256(b"audit")
+    # the same bytes hashed as a leaf body and as a node body never collide: the tags differ
+    body = b"\x00" * 32
+    assert por.sha256(por.LEAF_TAG + audit + body) != por.sha256(por.NODE_TAG + audit + body)
+    assert por.LEAF_TAG[0] != por.NODE_TAG[0] != por.EMPTY_TAG[0]
+
+
+def test_big_tree_matches_engine_liabilities(tmp_path):
+    from caspr.snapshot.generator import generate
+
+    snap = load_snapshot(generate(tmp_path / "g", 3000, seed=4).out)
+    result = por.build(snap, tmp_path / "p", seed=2)
+    liabilities = Engine(snap).liabilities()
+    for code, units in result.root["root"]["totals"].items():
+        scale = snap.assets[code].scale
+        assert Decimal(int(units)).scaleb(-scale) == liabilities[code].amount
+    sample = por.proof(tmp_path / "p", "A00000010")
+    assert por.verify(sample, result.root).valid
+
+
+def test_cli_build_proof_verify_and_exit_codes(tmp_path):
+    root = write_snapshot(tmp_path / "tiny")
+    runner = CliRunner()
+    built = runner.invoke(app, ["por", "build", str(root), "--out", str(tmp_path / "por")])
+    assert built.exit_code == 0, built.output
+    assert "solvent" in built.output
+    proof = runner.invoke(app, ["por", "proof", str(tmp_path / "por"), "--account", "A2"])
+    assert proof.exit_code == 0
+    (tmp_path / "a2.json").write_text(proof.output)
+    ok = runner.invoke(
+        app, ["por", "verify", str(tmp_path / "a2.json"), "--root", str(tmp_path / "por/root.json")]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "VALID" in ok.output
+    forged = json.loads(proof.output)
+    forged["balances"]["BTC"] = "1"
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    bad = runner.invoke(app, ["por", "verify", str(tmp_path / "forged.json")])
+    assert bad.exit_code == 1
+    assert "INVALID" in bad.output
+    missing = runner.invoke(app, ["por", "proof", str(tmp_path / "por"), "--account", "nobody"])
+    assert missing.exit_code == 2
