@@ -184,7 +184,7 @@ def test_values_and_sums_beyond_128_bits_are_rejected(tree):
     left = np.array([[[2**64 - 1, 2**64 - 1]]], dtype=np.uint64)
     right = np.array([[[1, 0]]], dtype=np.uint64)
     with pytest.raises(OverflowError):
-        por._add(left, right)  # noqa: SLF001 - the builder's own overflow guard
+        por._add(left, right)
 
 
 def test_leaf_and_node_are_domain_separated():
