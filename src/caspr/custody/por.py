@@ -33,7 +33,9 @@ from the proof. The proof and root documents are described in docs/por.md.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import multiprocessing as mp
 import os
 import re
 import secrets
@@ -160,33 +162,91 @@ def _add(left: Any, right: Any) -> Any:
     return np.stack([lo, hi], axis=-1)
 
 
+PARALLEL_ROWS = 200_000
+"""Work of at least this many rows is split over one forked process per core."""
+
+_SHARED: Any = None  # what forked workers read (inherited, never pickled)
+
+
+def _hash_slice(start: int, stop: int) -> bytes:
+    """Digests of rows ``start:stop`` of the shared uint8 matrix, concatenated (in a worker)."""
+    width = _SHARED.shape[1]
+    flat = memoryview(_SHARED.reshape(-1))
+    sha = hashlib.sha256
+    return b"".join([sha(flat[i : i + width]).digest() for i in range(start * width, stop * width, width)])
+
+
+def _id_slice(start: int, stop: int) -> bytes:
+    """SHA-256 of the shared account ids ``start:stop``, concatenated (in a worker)."""
+    sha = hashlib.sha256
+    return b"".join([sha(x.encode()).digest() for x in _SHARED[start:stop]])
+
+
+def _workers() -> int:
+    if "fork" not in mp.get_all_start_methods():
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _fork_map(task: Any, shared: Any, rows: int) -> bytes:
+    """Run ``task(start, stop)`` over ``rows`` split across forked workers; join the results.
+
+    The workers inherit ``shared`` at fork (no copy, no pickling) and return only bytes.
+    """
+    global _SHARED  # noqa: PLW0603 - handed to forked workers by inheritance
+    _SHARED = shared
+    workers = _workers()
+    try:
+        if workers == 1 or rows < PARALLEL_ROWS:
+            return bytes(task(0, rows))
+        bounds = np.linspace(0, rows, workers + 1, dtype=np.int64)
+        with mp.get_context("fork").Pool(workers) as pool:
+            parts = pool.starmap(task, [(int(a), int(b)) for a, b in itertools.pairwise(bounds)])
+        return b"".join(parts)
+    finally:
+        _SHARED = None
+
+
 def _hash_rows(matrix: Any) -> Any:
     """SHA-256 of every row of a uint8 matrix, as an (n, 32) uint8 array."""
-    width = matrix.shape[1]
-    data = memoryview(np.ascontiguousarray(matrix).tobytes())
-    digests = b"".join([hashlib.sha256(data[i : i + width]).digest() for i in range(0, len(data), width)])
+    digests = _fork_map(_hash_slice, np.ascontiguousarray(matrix), matrix.shape[0])
     return np.frombuffer(digests, dtype=np.uint8).reshape(-1, 32)
 
 
-def _constant(rows: int, value: bytes) -> Any:
-    return np.broadcast_to(np.frombuffer(value, dtype=np.uint8), (rows, len(value)))
+def _account_hashes(ids: list[str]) -> Any:
+    """SHA-256 of every account id, (n, 32) uint8."""
+    digests = _fork_map(_id_slice, ids, len(ids))
+    return np.frombuffer(digests, dtype=np.uint8).reshape(len(ids), 32)
 
 
-def _parents(audit: bytes, level: int, hashes: Any, values: Any) -> tuple[Any, Any]:
-    """Hash pairs of children at ``level - 1`` into parents at ``level``."""
+def _parents(audit: bytes, level: int, hashes: Any, encoded: Any, values: Any) -> tuple[Any, Any]:
+    """Hash pairs of children at ``level - 1`` into parents at ``level``.
+
+    ``encoded`` is ``values`` already in big-endian bytes (computed once per level).
+    """
     m = hashes.shape[0] // 2
-    left_h, right_h = hashes[0::2], hashes[1::2]
-    left_v, right_v = values[0::2], values[1::2]
-    message = np.hstack(
-        [
-            _constant(m, NODE_TAG + audit + bytes([level])),
-            left_h,
-            _be_bytes(left_v),
-            right_h,
-            _be_bytes(right_v),
-        ]
-    )
-    return _hash_rows(message), _add(left_v, right_v)
+    prefix = NODE_TAG + audit + bytes([level])
+    width = encoded.shape[1]
+    matrix = np.empty((m, len(prefix) + 2 * (32 + width)), dtype=np.uint8)
+    matrix[:, : len(prefix)] = np.frombuffer(prefix, dtype=np.uint8)
+    offset = len(prefix)
+    for side in (0, 1):
+        matrix[:, offset : offset + 32] = hashes[side::2]
+        matrix[:, offset + 32 : offset + 32 + width] = encoded[side::2]
+        offset += 32 + width
+    return _hash_rows(matrix), _add(values[0::2], values[1::2])
+
+
+def _leaves(audit: bytes, nonces: Any, account_hashes: Any, encoded: Any) -> Any:
+    """Leaf hashes of every customer (rows in tree order)."""
+    n = nonces.shape[0]
+    prefix = LEAF_TAG + audit
+    matrix = np.empty((n, len(prefix) + 64 + encoded.shape[1]), dtype=np.uint8)
+    matrix[:, : len(prefix)] = np.frombuffer(prefix, dtype=np.uint8)
+    matrix[:, len(prefix) : len(prefix) + 32] = nonces
+    matrix[:, len(prefix) + 32 : len(prefix) + 64] = account_hashes
+    matrix[:, len(prefix) + 64 :] = encoded
+    return _hash_rows(matrix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,20 +259,20 @@ class BuildResult:
     hashes: int
 
 
-def _write_level(folder: Path, level: int, hashes: Any, values: Any) -> None:
-    count, assets = values.shape[0], values.shape[1]
-    value_bytes = _be_bytes(values).tobytes()
+def _write_level(folder: Path, level: int, hashes: Any, encoded: Any) -> None:
+    count, width = encoded.shape
+    value_bytes = np.ascontiguousarray(encoded).tobytes()
     table = pa.table(
         {
             "hash": pa.FixedSizeBinaryArray.from_buffers(
                 pa.binary(32), count, [None, pa.py_buffer(hashes.tobytes())]
             ),
             "values": pa.FixedSizeBinaryArray.from_buffers(
-                pa.binary(assets * VALUE_BYTES), count, [None, pa.py_buffer(value_bytes)]
+                pa.binary(width), count, [None, pa.py_buffer(value_bytes)]
             ),
         }
     )
-    pq.write_table(table, folder / f"level-{level:02d}.parquet", row_group_size=ROW_GROUP, compression="zstd")
+    pq.write_table(table, folder / f"level-{level:02d}.parquet", row_group_size=ROW_GROUP, compression="lz4")
 
 
 def _leaf_values(engine: Engine, codes: list[str], scales: list[int]) -> tuple[list[str], Any]:
@@ -264,12 +324,8 @@ def build(
     ids_at = [ids[k] for k in order]
     values = values[order]
     nonces = nonces[order]
-    account_hashes = np.frombuffer(b"".join(sha256(x.encode()) for x in ids_at), dtype=np.uint8).reshape(
-        n, 32
-    )
-    leaves = _hash_rows(
-        np.hstack([_constant(n, LEAF_TAG + audit), nonces, account_hashes, _be_bytes(values)])
-    )
+    encoded = _be_bytes(values)
+    leaves = _leaves(audit, nonces, _account_hashes(ids_at), encoded)
     empties = empty_hashes(audit, padding_key, height, len(codes))
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -277,11 +333,13 @@ def build(
         hashed = 2 * n
         hashes, level_values = leaves, values
         for level in range(height):
-            _write_level(work, level, hashes, level_values)
-            if hashes.shape[0] % 2:
+            _write_level(work, level, hashes, encoded)
+            if hashes.shape[0] % 2:  # pad with the empty subtree of this level
                 hashes = np.vstack([hashes, np.frombuffer(empties[level], dtype=np.uint8)[None, :]])
                 level_values = np.concatenate([level_values, np.zeros((1, len(codes), 2), np.uint64)])
-            hashes, level_values = _parents(audit, level + 1, hashes, level_values)
+                encoded = np.vstack([encoded, np.zeros((1, encoded.shape[1]), np.uint8)])
+            hashes, level_values = _parents(audit, level + 1, hashes, encoded, level_values)
+            encoded = _be_bytes(level_values)
             hashed += hashes.shape[0]
         root_values = [int(lo) + (int(hi) << 64) for lo, hi in level_values[0]]
         pq.write_table(
@@ -289,12 +347,14 @@ def build(
                 {
                     "account_id": pa.array(ids_at),
                     "leaf": pa.array(np.arange(n, dtype=np.int64)),
-                    "nonce": pa.array([bytes(row).hex() for row in nonces]),
+                    "nonce": pa.FixedSizeBinaryArray.from_buffers(
+                        pa.binary(32), n, [None, pa.py_buffer(np.ascontiguousarray(nonces).tobytes())]
+                    ),
                 }
             ).sort_by("account_id"),
             work / "accounts.parquet",
             row_group_size=ROW_GROUP,
-            compression="zstd",
+            compression="lz4",
         )
         (work / "empty.json").write_text(json.dumps([h.hex() for h in empties]))
         root = _root_document(
@@ -378,7 +438,7 @@ def proof(out: Path, account_id: str) -> dict[str, Any]:
     accounts = pq.read_table(out / "accounts.parquet", filters=[("account_id", "=", account_id)])
     if accounts.num_rows != 1:
         raise KeyError(account_id)
-    leaf, nonce = accounts["leaf"][0].as_py(), accounts["nonce"][0].as_py()
+    leaf, nonce = accounts["leaf"][0].as_py(), accounts["nonce"][0].as_py().hex()
     empties = json.loads((out / "empty.json").read_text())
     own = _row(out / "level-00.parquet", leaf)
     assert own is not None  # the account is in the tree
