@@ -16,6 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import pyarrow.parquet as pq
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -411,6 +412,22 @@ def _demo_snapshot(cache: Path, profile: str, accounts: int, seed: int) -> Snaps
     return open_snapshot(folder)
 
 
+def _demo_por(snapshot: Snapshot, folder: Path) -> None:
+    out = folder / f"por-{snapshot.exchange.id}"
+    result = por.build(snapshot, out, force=True)
+    root = result.root
+    console.print(
+        f"root {root['root']['hash']} over {result.customers:,} customers (height {root['height']}); "
+        f"solvent in every asset: {root['solvent_every_asset']}"
+    )
+    account = str(pq.read_table(out / "accounts.parquet", columns=["account_id"])["account_id"][0])
+    verdict = por.verify(por.proof(out, account), root)
+    console.print(
+        f"proof for customer {account}: {'VALID' if verdict.valid else 'INVALID'} "
+        f"({len(verdict.checked)} checks against the published root)"
+    )
+
+
 @app.command()
 def demo(
     accounts: Annotated[int, typer.Option("--accounts", min=1)] = 500_000,
@@ -431,9 +448,11 @@ def demo(
     console.print(render.volume_table(engine.trailing_volumes(), snapshot.exchange.reporting_currency.value))
     console.rule("[bold]3. Custody and segregation")
     console.print(render.custody_view(custody_report(snapshot, engine)))
-    console.rule("[bold]4. Reserve requirement and funding under the regimes that apply")
+    console.rule("[bold]4. Proof of liabilities: build, hand one customer a proof, verify it")
+    _demo_por(snapshot, folder)
+    console.rule("[bold]5. Reserve requirement and funding under the regimes that apply")
     print_report(run_assessment(snapshot, None, None, None, engine), AssessFormat.TABLE)
-    console.rule("[bold]5. Every other regime, each on a synthetic exchange of its own market")
+    console.rule("[bold]6. Every other regime, each on a synthetic exchange of its own market")
     reports = [
         run_assessment(_demo_snapshot(folder, peer, size, seed), None, None, None)
         for peer, size in DEMO_PEERS
