@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -24,6 +26,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from caspr.assess import Report, assess
 from caspr.cli import render
 from caspr.custody import custody_report, por, published
+from caspr.distribution import batches
+from caspr.distribution.inkind import InKindResult, distribute_in_kind
+from caspr.distribution.output import write_in_kind, write_rounds
+from caspr.distribution.plan import Mode, Plan, load_plan
+from caspr.distribution.rounds import RoundsResult, distribute_rounds
 from caspr.engine import Engine
 from caspr.errors import CasprError, InputError, NoRuleInForce
 from caspr.money import canonical
@@ -392,6 +399,73 @@ def _print_verdict(verdict: por.Verdict) -> None:
         console.print(f"  [yellow]not checked:[/] {item}")
     for item in verdict.weaknesses:
         console.print(f"  [yellow]weakness of the format:[/] {item}")
+
+
+def _plan_run_id(snapshot: Snapshot, plan: Plan) -> str:
+    """Same snapshot and plan, same run id: a rerun records the same payout ids."""
+    text = json.dumps(
+        [snapshot.exchange.id, snapshot.exchange.as_of.isoformat(), plan.model_dump(mode="json")],
+        sort_keys=True,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _payouts(run_id: str, result: InKindResult | RoundsResult, channel: str) -> Iterator[batches.Payout]:
+    if isinstance(result, InKindResult):
+        rows = result.rows
+        for account, asset, amount, held in zip(
+            rows["account_id"].to_pylist(),
+            rows["asset"].to_pylist(),
+            rows["distributed_amount"].to_pylist(),
+            rows["held"].to_pylist(),
+            strict=True,
+        ):
+            if not held and Decimal(amount) > 0:
+                yield batches.Payout(run_id, account, asset, amount, "in_kind", "in_kind", channel)
+        return
+    for p in result.payments:
+        if p.status == "paid":
+            yield batches.Payout(
+                run_id, p.account_id, p.payout_asset, canonical(p.payout_amount), p.round, p.track, channel
+            )
+
+
+@app.command("distribute")
+def distribute_command(
+    directory: Annotated[Path, typer.Argument(help="Snapshot folder (the record date is its as_of)")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for distributions.csv, summary.json, ...")],
+    plan_file: Annotated[
+        Path | None, typer.Option("--plan", help="Distribution plan (default: Japan's)")
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = OutputFormat.TABLE,
+    ledger: Annotated[
+        Path | None, typer.Option("--ledger", help="Record payout batches in this ledger")
+    ] = None,
+) -> None:
+    """Return segregated assets: claims, pools, pro rata in kind or fiat rounds, holds, batches."""
+    snapshot = open_snapshot(directory)
+    try:
+        plan = load_plan(plan_file)
+        result: InKindResult | RoundsResult
+        if plan.mode is Mode.IN_KIND:
+            result = distribute_in_kind(snapshot, plan)
+            write_in_kind(out, result, plan.model_dump(mode="json"))
+        else:
+            result = distribute_rounds(snapshot, plan)
+            write_rounds(out, result, plan.model_dump(mode="json"))
+    except InputError as error:
+        fail_input(error)
+    summary = json.loads((out / "summary.json").read_text())
+    if ledger is not None:
+        recorded = batches.record(
+            ledger, _payouts(_plan_run_id(snapshot, plan), result, plan.successor or "direct")
+        )
+        summary["ledger"] = {"path": str(ledger), "recorded": recorded.recorded, "already": recorded.already}
+    if output is OutputFormat.JSON:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        return
+    console.print(render.distribution_view(summary))
+    console.print(f"wrote {out}/distributions.csv and summary.json")
 
 
 def _cache_dir() -> Path:

@@ -270,3 +270,66 @@ def custody_view(report: CustodyReport) -> Group:
     for f in report.findings:
         findings.add_row(Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]), f.rule, f.message)
     return Group(rec, methods, findings)
+
+
+def distribution_view(summary: dict[str, Any]) -> Group:
+    """A distribution run's summary: per asset (in kind) or the estate's account (fiat)."""
+    parts: list[Any] = []
+    if summary["mode"] == "in_kind":
+        table = Table(
+            title=f"Distribution in kind at the record date {summary['record_date']} "
+            f"(delivery: {summary['delivery']})",
+            title_justify="left",
+        )
+        for header in (
+            "asset",
+            "pool",
+            "claims",
+            "distributed",
+            "held",
+            "undistributed",
+            "recovery",
+            "accounts",
+        ):
+            table.add_column(header, justify="left" if header == "asset" else "right")
+        for a in summary["assets"]:
+            table.add_row(
+                a["asset"],
+                a["pool"],
+                a["claims"],
+                a["distributed"],
+                a["held"],
+                a["undistributed"],
+                percent(Decimal(a["recovery_ratio"]), Decimal(1), 4),
+                f"{a['accounts']:,}",
+            )
+        parts.append(table)
+        parts.append(Text(f"held accounts: {summary['held_accounts']:,}"))
+    else:
+        table = Table(
+            title=f"Distribution in {summary['currency']} by rounds", title_justify="left", show_header=False
+        )
+        for key in (
+            "estate",
+            "claims",
+            "distributed",
+            "paid",
+            "held",
+            "forfeited",
+            "undistributed",
+            "recovery_ratio",
+            "final_percent",
+        ):
+            table.add_row(key, str(summary.get(key)))
+        parts.append(table)
+        parts.extend(Text(note) for note in summary["notes"])
+    parts.append(Text(f"rounding: {summary['rounding']}", style="dim"))
+    if "ledger" in summary:
+        ledger = summary["ledger"]
+        parts.append(
+            Text(
+                f"ledger {ledger['path']}: {ledger['recorded']:,} payouts recorded, "
+                f"{ledger['already']:,} already there"
+            )
+        )
+    return Group(*parts)

@@ -1,0 +1,268 @@
+"""In-kind distribution of segregated assets, pro rata within each asset's pool.
+
+Japan's model (research/distribution.md §5.1; PSA Art. 63-19-2): customers' claims to
+the transfer of crypto are paid ahead of other creditors out of the segregated customer
+crypto and the performance-guarantee crypto of the same type; equally ranked customers
+share each asset's pool pro rata. Held accounts (KYC, frozen, sanctions, disputed) keep
+their share, reserved rather than paid. Entitlements below a de minimis value return to
+the pool's undistributed remainder (Celsius $10). Reserve or insurance money may be paid
+in cash pro rata to each account's valued shortfall.
+
+Vectorised over Arrow and NumPy, with exact integer minor units throughout; invariants
+are checked at the end of every run (:mod:`caspr.invariants`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from caspr.distribution.allocation import FLOOR_ONLY_RULE, ROUNDING_RULE, allocate
+from caspr.distribution.plan import Plan, Rounding
+from caspr.engine import Engine
+from caspr.invariants import check_distribution
+from caspr.money import canonical
+from caspr.snapshot.loader import Snapshot
+
+MASK64 = (1 << 64) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class AssetSummary:
+    """One asset's pool and what became of it (integer minor units at ``scale``)."""
+
+    asset: str
+    scale: int
+    pool: int
+    claims: int
+    distributed: int
+    held: int
+    undistributed: int
+    accounts: int
+    bonus_units: int
+    de_minimis_accounts: int
+
+    @property
+    def recovery_ratio(self) -> Decimal:
+        """Distributed over claims (1 when there are no claims)."""
+        return Decimal(self.distributed) / Decimal(self.claims) if self.claims else Decimal(1)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Decimal strings at the asset's scale, and the ratio to 8 places."""
+
+        def units(value: int) -> str:
+            return canonical(Decimal(value).scaleb(-self.scale))
+
+        return {
+            "asset": self.asset,
+            "pool": units(self.pool),
+            "claims": units(self.claims),
+            "distributed": units(self.distributed),
+            "held": units(self.held),
+            "undistributed": units(self.undistributed),
+            "accounts": self.accounts,
+            "recovery_ratio": canonical(round(self.recovery_ratio, 8)),
+            "largest_remainder_units": self.bonus_units,
+            "de_minimis_accounts": self.de_minimis_accounts,
+        }
+
+
+@dataclass(frozen=True)
+class InKindResult:
+    """Per-asset summaries, the per-account table, holds, and how rounding was done."""
+
+    record_date: dt.date
+    summaries: tuple[AssetSummary, ...]
+    rows: pa.Table
+    """account_id, asset, claim_amount (text), distributed_amount (text), held (bool)."""
+    holds: pa.Table
+    """account_id, reason."""
+    rounding: str
+    successor: str | None
+    cash: dict[str, Decimal] = field(default_factory=dict)
+
+
+def _ints(array: pa.Array) -> list[int]:
+    """Exact Python integers of a decimal128 array's unscaled values (non-negative)."""
+    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    raw = np.frombuffer(array.buffers()[1], dtype=np.uint64, count=2 * (array.offset + len(array)))
+    limbs = raw.reshape(-1, 2)[array.offset :]
+    lo, hi = limbs[:, 0], limbs[:, 1]
+    values: list[int] = lo.tolist()
+    for index in np.nonzero(hi)[0]:
+        values[index] += int(hi[index]) << 64
+    return values
+
+
+def _decimal(values: list[int], scale: int) -> pa.Array:
+    """decimal128(38, scale) from exact non-negative integers of minor units."""
+    objects = np.array(values, dtype=object)
+    lo = (objects & MASK64).astype(np.uint64)
+    hi = (objects >> 64).astype(np.uint64)
+    buffer = pa.py_buffer(np.ascontiguousarray(np.stack([lo, hi], axis=1)).tobytes())
+    return pa.Array.from_buffers(pa.decimal128(38, scale), len(values), [None, buffer])
+
+
+def hold_reasons(engine: Engine, plan: Plan) -> dict[str, str]:
+    """Account id → why it is held (KYC, status, named accounts, disputed claims)."""
+    reasons: dict[str, str] = {}
+    if "accounts" in engine.tables:
+        accounts = engine.table("accounts").to_pyarrow()
+        ids = accounts["account_id"].to_pylist()
+        for kyc, status, account in zip(
+            accounts["kyc"].to_pylist(), accounts["status"].to_pylist(), ids, strict=True
+        ):
+            if kyc in plan.holds.kyc:
+                reasons[account] = f"kyc {kyc}"
+            elif status in plan.holds.status:
+                reasons[account] = f"account {status}"
+    for account, reason in plan.holds.accounts.items():
+        reasons[account] = reason
+    for account, reason in plan.disputed.items():
+        reasons[account] = f"disputed: {reason}"
+    return reasons
+
+
+def pools(snapshot: Snapshot, engine: Engine, plan: Plan) -> dict[str, Decimal]:
+    """Each asset's pool: customer-owned wallets (+ guarantee crypto) + plan additions."""
+    result = {}
+    for a in engine.exposure().assets:
+        pool = a.customer_held + (a.guarantee if plan.include_guarantee else Decimal(0))
+        result[a.asset] = pool + plan.pool_additions.get(a.asset, Decimal(0))
+    del snapshot
+    return result
+
+
+def distribute_in_kind(snapshot: Snapshot, plan: Plan, engine: Engine | None = None) -> InKindResult:
+    """Pro-rata in-kind distribution of every asset's pool over that asset's claims."""
+    engine = engine or Engine(snapshot)
+    balances = engine.table("balances").to_pyarrow()
+    accounts = balances["account_id"].combine_chunks()
+    unique = pc.unique(accounts)
+    sorted_ids = unique.take(pc.array_sort_indices(unique))
+    rank = pc.index_in(accounts, value_set=sorted_ids).to_numpy()
+    reasons = hold_reasons(engine, plan)
+    held_ids = pa.array(sorted(reasons), pa.string())
+    held_mask = pc.is_in(accounts, value_set=held_ids)
+    asset_column = balances["asset"].combine_chunks()
+    amounts = balances["amount"].combine_chunks()
+    pool_by_asset = pools(snapshot, engine, plan)
+    tables, summaries = [], []
+    for code, asset in snapshot.assets.items():
+        mask = pc.equal(asset_column, code)
+        claims = _ints(pc.filter(amounts, mask).cast(pa.decimal128(38, asset.scale)))
+        pool = asset.to_units(asset.quantize(pool_by_asset[code]))
+        ranks = rank[np.asarray(mask)]
+        allocation = allocate(pool, claims, ranks, plan.rounding is Rounding.LARGEST_REMAINDER)
+        shares = allocation.shares
+        de_minimis = 0
+        if plan.de_minimis > 0 and asset.price > 0:
+            threshold = int(plan.de_minimis / asset.price * Decimal(10) ** asset.scale)
+            for i, share in enumerate(shares):
+                if share > 0 and share < threshold:
+                    shares[i] = 0
+                    de_minimis += 1
+        held = pc.filter(held_mask, mask).to_numpy(zero_copy_only=False)
+        distributed = sum(shares)
+        summary = AssetSummary(
+            code,
+            asset.scale,
+            pool,
+            sum(claims),
+            distributed,
+            sum(s for s, h in zip(shares, held, strict=True) if h),
+            pool - distributed,
+            len(claims),
+            allocation.bonus_units,
+            de_minimis,
+        )
+        check_distribution(code, pool, claims, shares, summary.undistributed)
+        summaries.append(summary)
+        tables.append(
+            pa.table(
+                {
+                    "account_id": pc.filter(accounts, mask),
+                    "asset": pc.filter(asset_column, mask),
+                    "claim": _decimal(claims, asset.scale),
+                    "distributed": _decimal(shares, asset.scale),
+                    "held": pa.array(held, pa.bool_()),
+                }
+            )
+        )
+    holds = pa.table(
+        {
+            "account_id": pa.array(list(reasons), pa.string()),
+            "reason": pa.array(list(reasons.values()), pa.string()),
+        }
+    ).sort_by("account_id")
+    rule = ROUNDING_RULE if plan.rounding is Rounding.LARGEST_REMAINDER else FLOOR_ONLY_RULE
+    result = InKindResult(
+        plan.record_date or snapshot.exchange.as_of_date,
+        tuple(summaries),
+        _as_text(tables),
+        holds,
+        rule,
+        plan.successor,
+    )
+    if plan.cash_proceeds > 0:
+        return _with_cash(snapshot, plan, result)
+    return result
+
+
+def _as_text(tables: list[pa.Table]) -> pa.Table:
+    """One table, amounts as plain decimal text at each asset's scale, sorted by account then asset."""
+    con = duckdb.connect()
+    parts = []
+    for i, table in enumerate(tables):
+        con.register(f"t{i}", table)
+        parts.append(
+            f"SELECT account_id, asset, CAST(claim AS VARCHAR) AS claim_amount, "
+            f"CAST(distributed AS VARCHAR) AS distributed_amount, held FROM t{i}"
+        )
+    if not parts:
+        return pa.table(
+            {"account_id": [], "asset": [], "claim_amount": [], "distributed_amount": [], "held": []}
+        )
+    con.execute("SET preserve_insertion_order = true")
+    query = " UNION ALL ".join(parts) + " ORDER BY account_id, asset"
+    return con.sql(query).to_arrow_table()
+
+
+def _with_cash(snapshot: Snapshot, plan: Plan, result: InKindResult) -> InKindResult:
+    """Reserve or insurance money, in cash, pro rata to each account's valued shortfall."""
+    currency = snapshot.exchange.reporting_currency.value
+    fiat = snapshot.assets.get(currency)
+    scale = fiat.scale if fiat else 0
+    shortfall: dict[str, Decimal] = {}
+    rows = result.rows
+    for account, asset, claim, paid in zip(
+        rows["account_id"].to_pylist(),
+        rows["asset"].to_pylist(),
+        rows["claim_amount"].to_pylist(),
+        rows["distributed_amount"].to_pylist(),
+        strict=True,
+    ):
+        missing = (Decimal(claim) - Decimal(paid)) * snapshot.assets[asset].price
+        if missing > 0:
+            shortfall[account] = shortfall.get(account, Decimal(0)) + missing
+    weights = {a: int(v * Decimal(10) ** scale) for a, v in shortfall.items()}
+    ordered = sorted(weights)
+    cash_units = int(plan.cash_proceeds * Decimal(10) ** scale)
+    allocation = allocate(cash_units, [weights[a] for a in ordered], np.arange(len(ordered)))
+    cash = {a: Decimal(s).scaleb(-scale) for a, s in zip(ordered, allocation.shares, strict=True) if s}
+    return InKindResult(
+        result.record_date,
+        result.summaries,
+        result.rows,
+        result.holds,
+        result.rounding,
+        result.successor,
+        cash,
+    )
