@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
 
 from caspr.errors import InvariantViolation
 
@@ -16,18 +19,27 @@ def check_distribution(
     asset: str, pool: int, claims: Sequence[int], shares: Sequence[int], undistributed: int
 ) -> None:
     """Conservation, no negative amounts, no share above its claim (integer minor units)."""
-    if undistributed < 0 or any(s < 0 for s in shares):
+    given, owed = _integers(shares), _integers(claims)
+    if undistributed < 0 or (len(given) and bool((given < 0).any())):
         raise InvariantViolation("non-negative", f"{asset}: a negative share or remainder")
-    if sum(shares) + undistributed != pool:
+    distributed = int(given.sum(dtype=object)) if len(given) else 0
+    if distributed + undistributed != pool:
         raise InvariantViolation(
             "conservation",
-            f"{asset}: distributed {sum(shares)} + undistributed {undistributed} != pool {pool}",
+            f"{asset}: distributed {distributed} + undistributed {undistributed} != pool {pool}",
         )
-    over = next((i for i, (s, c) in enumerate(zip(shares, claims, strict=True)) if s > c), None)
-    if over is not None:
-        raise InvariantViolation(
-            "share-within-claim", f"{asset}: row {over} receives {shares[over]} > {claims[over]}"
-        )
+    over: Any = np.nonzero(given > owed)[0] if len(given) else []
+    if len(over):
+        i = int(over[0])
+        raise InvariantViolation("share-within-claim", f"{asset}: row {i} receives {shares[i]} > {claims[i]}")
+
+
+def _integers(values: Sequence[int]) -> Any:
+    """An array of exact integers: uint64 when they fit, Python integers otherwise."""
+    try:
+        return np.array(values, dtype=np.uint64)
+    except OverflowError:
+        return np.array(values, dtype=object)
 
 
 def check_cumulative(account: str, cumulative: Sequence[int]) -> None:

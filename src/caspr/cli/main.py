@@ -33,7 +33,7 @@ from caspr.distribution.plan import Mode, Plan, load_plan
 from caspr.distribution.rounds import RoundsResult, distribute_rounds
 from caspr.engine import Engine
 from caspr.errors import CasprError, InputError, NoRuleInForce
-from caspr.money import canonical
+from caspr.money import canonical, quantize
 from caspr.params import load_overrides
 from caspr.rules import REGIMES
 from caspr.snapshot.generator import GenerationResult
@@ -502,6 +502,30 @@ def _demo_por(snapshot: Snapshot, folder: Path) -> None:
     )
 
 
+def _demo_distribution(snapshot: Snapshot, folder: Path, engine: Engine) -> None:
+    btc = next(a for a in engine.exposure().assets if a.asset == "BTC")
+    lost = quantize(btc.customer_cold / 4, 8, "ROUND_FLOOR")
+    plan = Plan(pool_losses={"BTC": lost}, successor="Synthetic Successor Exchange", de_minimis=Decimal(100))
+    console.print(
+        f"scenario: a quarter of the customers' cold BTC ({lost} BTC) is missing when the administrator "
+        "takes over; KYC-pending and frozen accounts are held; entitlements under ¥100 are not paid"
+    )
+    result = distribute_in_kind(snapshot, plan, engine)
+    out = folder / f"distribution-{snapshot.exchange.id}"
+    write_in_kind(out, result, plan.model_dump(mode="json"))
+    summary = json.loads((out / "summary.json").read_text())
+    ledger = folder / f"ledger-{snapshot.exchange.id}.sqlite"
+    run_id = _plan_run_id(snapshot, plan)
+    first = batches.record(ledger, _payouts(run_id, result, plan.successor or "direct"))
+    again = batches.record(ledger, _payouts(run_id, result, plan.successor or "direct"))
+    summary["assets"] = [a for a in summary["assets"] if a["asset"] in ("BTC", "ETH", "XRP", "JPY")]
+    console.print(render.distribution_view(summary))
+    console.print(
+        f"payout ledger: {first.recorded:,} new payouts this run, {first.already:,} already recorded; "
+        f"a rerun records {again.recorded:,} (idempotent)"
+    )
+
+
 @app.command()
 def demo(
     accounts: Annotated[int, typer.Option("--accounts", min=1)] = 500_000,
@@ -524,9 +548,11 @@ def demo(
     console.print(render.custody_view(custody_report(snapshot, engine)))
     console.rule("[bold]4. Proof of liabilities: build, hand one customer a proof, verify it")
     _demo_por(snapshot, folder)
-    console.rule("[bold]5. Reserve requirement and funding under the regimes that apply")
+    console.rule("[bold]5. The exchange fails: the administrator returns segregated assets in kind")
+    _demo_distribution(snapshot, folder, engine)
+    console.rule("[bold]6. Reserve requirement and funding under the regimes that apply")
     print_report(run_assessment(snapshot, None, None, None, engine), AssessFormat.TABLE)
-    console.rule("[bold]6. Every other regime, each on a synthetic exchange of its own market")
+    console.rule("[bold]7. Every other regime, each on a synthetic exchange of its own market")
     reports = [
         run_assessment(_demo_snapshot(folder, peer, size, seed), None, None, None)
         for peer, size in DEMO_PEERS

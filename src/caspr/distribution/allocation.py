@@ -43,33 +43,104 @@ def allocate(pool: int, claims: Sequence[int], tie_rank: Any, largest_remainder:
     Raises:
         ValueError: a negative pool or claim.
     """
-    if pool < 0 or any(c < 0 for c in claims):
+    if pool < 0:
         msg = "pool and claims must be non-negative"
         raise ValueError(msg)
-    total = sum(claims)
+    small = _small(claims)
+    exact = small if small is not None else np.array(claims, dtype=object)
+    if small is None and len(exact) and bool((exact < 0).any()):
+        msg = "pool and claims must be non-negative"
+        raise ValueError(msg)
+    total = int(exact.sum(dtype=object)) if len(exact) else 0
     if total == 0:
-        return Allocation([0] * len(claims), pool, 0)
+        return Allocation([0] * len(exact), pool, 0)
     if pool >= total:
-        return Allocation(list(claims), pool - total, 0)
-    pairs = [divmod(c * pool, total) for c in claims]
-    shares = [q for q, _ in pairs]
-    left = pool - sum(shares)
+        return Allocation(exact.tolist(), pool - total, 0)
+    fast = _fast_path(pool, small, total) if small is not None else None
+    if fast is not None:
+        quotients, remainders = fast
+        shares: list[int] = quotients.tolist()
+        left = pool - int(quotients.sum(dtype=object))
+        if largest_remainder and left:
+            order = np.lexsort((np.asarray(tie_rank), -remainders.astype(np.int64)))
+            for index in order[:left].tolist():
+                shares[index] += 1
+            return Allocation(shares, 0, left)
+        return Allocation(shares, left, 0)
+    products = exact.astype(object) * pool
+    quotient_objects = products // total
+    shares = quotient_objects.tolist()
+    left = pool - int(quotient_objects.sum())
     if not largest_remainder or left == 0:
         return Allocation(shares, left, 0)
-    remainders = [r for _, r in pairs]
-    for index in _largest(remainders, total, left, np.asarray(tie_rank)):
+    for index in _largest(products - quotient_objects * total, total, left, np.asarray(tie_rank)):
         shares[index] += 1
     return Allocation(shares, 0, left)
 
 
-def _largest(remainders: list[int], total: int, k: int, tie_rank: Any) -> list[int]:
+def _small(claims: Sequence[int]) -> Any:
+    """The claims as uint64 when they all fit (an ndarray passes through), else None."""
+    try:
+        return np.asarray(claims, dtype=np.uint64)
+    except (OverflowError, ValueError, TypeError):
+        return None
+
+
+def _largest(remainders: Any, total: int, k: int, tie_rank: Any) -> list[int]:
     """Indices of the ``k`` largest remainders, ties by ``tie_rank`` ascending (exact)."""
-    keys = np.array([r / total for r in remainders], dtype=np.float64)  # correctly rounded
+    keys = (remainders / total).astype(np.float64)  # correctly rounded true division
     order = np.lexsort((tie_rank, -keys))
     boundary = keys[order[k - 1]]
     # keys within a relative 1e-12 of the cut may hide an exact difference: rank those exactly
     low, high = boundary * (1 - 1e-12), boundary * (1 + 1e-12)
-    certain = [int(i) for i in order[:k] if keys[i] > high]
+    head = order[:k]
+    certain: list[int] = head[keys[head] > high].tolist()
     close = np.nonzero((keys >= low) & (keys <= high))[0]
-    exact = sorted((int(i) for i in close), key=lambda i: (-remainders[i], int(tie_rank[i])))
+    exact = sorted(close.tolist(), key=lambda i: (-int(remainders[i]), int(tie_rank[i])))
     return certain + exact[: k - len(certain)]
+
+
+_M32 = np.uint64(0xFFFFFFFF)
+_S32 = np.uint64(32)
+
+
+def _mul(a: Any, b: Any) -> tuple[Any, Any]:
+    """Exact 64 × 64 → 128-bit products of uint64 arrays, as (hi, lo) uint64 arrays."""
+    a0, a1 = a & _M32, a >> _S32
+    b0, b1 = b & _M32, b >> _S32
+    p00, p01, p10, p11 = a0 * b0, a0 * b1, a1 * b0, a1 * b1
+    middle = (p00 >> _S32) + (p01 & _M32) + (p10 & _M32)
+    lo = (p00 & _M32) | ((middle & _M32) << _S32)
+    hi = p11 + (p01 >> _S32) + (p10 >> _S32) + (middle >> _S32)
+    return hi, lo
+
+
+def _fast_path(pool: int, c: Any, total: int) -> tuple[Any, Any] | None:
+    """Quotients and remainders in uint64 when every number is small enough, else None.
+
+    A float estimate of each quotient is within one unit when claims are below 2^53;
+    it is then corrected exactly with 128-bit integer arithmetic, so the result is the
+    same as the integer path's (tests compare both).
+    """
+    if pool >= 2**63 or total >= 2**63 or len(c) == 0 or int(c.max()) >= 2**53:
+        return None
+    q = np.floor(c.astype(np.float64) * (pool / total)).astype(np.uint64)
+    p_hi, p_lo = _mul(c, np.uint64(pool))
+    q_hi, q_lo = _mul(q, np.uint64(total))
+    lo = p_lo - q_lo  # the remainder c·pool − q·total, two's complement over (hi, lo)
+    hi = p_hi - q_hi - (p_lo < q_lo).astype(np.uint64)
+    s = np.uint64(total)
+    negative = hi.view(np.int64) < 0
+    if negative.any():  # the estimate was one too high
+        q[negative] -= np.uint64(1)
+        new_lo = lo[negative] + s
+        hi[negative] += (new_lo < lo[negative]).astype(np.uint64)
+        lo[negative] = new_lo
+    high = (hi > 0) | (lo >= s)
+    if high.any():  # one too low
+        q[high] += np.uint64(1)
+        hi[high] -= (lo[high] < s).astype(np.uint64)
+        lo[high] -= s
+    if bool((hi != 0).any() or (lo >= s).any()):
+        return None  # outside the one-unit bound: let the integer path decide
+    return q, lo

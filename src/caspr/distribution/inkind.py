@@ -89,12 +89,18 @@ class InKindResult:
     cash: dict[str, Decimal] = field(default_factory=dict)
 
 
-def _ints(array: pa.Array) -> list[int]:
-    """Exact Python integers of a decimal128 array's unscaled values (non-negative)."""
+def _ints(array: pa.Array) -> Any:
+    """Exact integers of a decimal128 array's unscaled values (non-negative).
+
+    A uint64 array when every value fits in 64 bits (the common case), else a list of
+    Python integers.
+    """
     array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
     raw = np.frombuffer(array.buffers()[1], dtype=np.uint64, count=2 * (array.offset + len(array)))
     limbs = raw.reshape(-1, 2)[array.offset :]
     lo, hi = limbs[:, 0], limbs[:, 1]
+    if not hi.any():
+        return lo.copy()
     values: list[int] = lo.tolist()
     for index in np.nonzero(hi)[0]:
         values[index] += int(hi[index]) << 64
@@ -103,9 +109,13 @@ def _ints(array: pa.Array) -> list[int]:
 
 def _decimal(values: list[int], scale: int) -> pa.Array:
     """decimal128(38, scale) from exact non-negative integers of minor units."""
-    objects = np.array(values, dtype=object)
-    lo = (objects & MASK64).astype(np.uint64)
-    hi = (objects >> 64).astype(np.uint64)
+    try:
+        lo = np.array(values, dtype=np.uint64)
+        hi = np.zeros_like(lo)
+    except OverflowError:
+        objects = np.array(values, dtype=object)
+        lo = (objects & MASK64).astype(np.uint64)
+        hi = (objects >> 64).astype(np.uint64)
     buffer = pa.py_buffer(np.ascontiguousarray(np.stack([lo, hi], axis=1)).tobytes())
     return pa.Array.from_buffers(pa.decimal128(38, scale), len(values), [None, buffer])
 
@@ -135,7 +145,8 @@ def pools(snapshot: Snapshot, engine: Engine, plan: Plan) -> dict[str, Decimal]:
     result = {}
     for a in engine.exposure().assets:
         pool = a.customer_held + (a.guarantee if plan.include_guarantee else Decimal(0))
-        result[a.asset] = pool + plan.pool_additions.get(a.asset, Decimal(0))
+        pool += plan.pool_additions.get(a.asset, Decimal(0)) - plan.pool_losses.get(a.asset, Decimal(0))
+        result[a.asset] = max(pool, Decimal(0))
     del snapshot
     return result
 
@@ -170,14 +181,15 @@ def distribute_in_kind(snapshot: Snapshot, plan: Plan, engine: Engine | None = N
                     shares[i] = 0
                     de_minimis += 1
         held = pc.filter(held_mask, mask).to_numpy(zero_copy_only=False)
-        distributed = sum(shares)
+        share_array = np.array(shares, dtype=object)
+        distributed = int(share_array.sum()) if len(shares) else 0
         summary = AssetSummary(
             code,
             asset.scale,
             pool,
-            sum(claims),
+            int(np.asarray(claims, dtype=object).sum()) if len(claims) else 0,
             distributed,
-            sum(s for s, h in zip(shares, held, strict=True) if h),
+            int(share_array[held].sum()) if held.any() else 0,
             pool - distributed,
             len(claims),
             allocation.bonus_units,

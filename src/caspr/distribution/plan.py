@@ -96,6 +96,8 @@ class Plan(_Model):
     include_guarantee: bool = True
     pool_additions: dict[str, Decimal] = Field(default_factory=dict)
     """Extra units per asset added to the pools (e.g. reserve or insurance proceeds bought in kind)."""
+    pool_losses: dict[str, Decimal] = Field(default_factory=dict)
+    """Units per asset known to be missing from the wallets (e.g. stolen before the failure)."""
     cash_proceeds: Decimal = Decimal(0)
     """Reserve or insurance money (reporting currency) paid in cash pro rata to each account's shortfall."""
     holds: Holds = Holds()
