@@ -51,3 +51,23 @@ def test_ties_go_to_the_smallest_account_id(n, unit):
     short = [i for i, s in enumerate(shares) if s < unit]
     assert len(short) == 1
     assert ranks[short[0]] == n - 1  # the largest account id is the one left short
+
+
+@st.composite
+def small_cases(draw):
+    n = draw(st.integers(1, 60))
+    claims = draw(st.lists(st.integers(0, 2**52), min_size=n, max_size=n))
+    total = sum(claims)
+    pool = draw(st.integers(0, max(1, total)))
+    return pool, claims
+
+
+@given(small_cases())
+@settings(max_examples=400)
+def test_fast_uint64_path_equals_the_integer_path(case):
+    pool, claims = case
+    ranks = np.arange(len(claims))
+    fast = allocate(pool, np.array(claims, dtype=np.uint64), ranks)
+    slow = allocate(pool, claims, ranks, integers_only=True)
+    assert fast.shares == slow.shares
+    assert fast.undistributed == slow.undistributed

@@ -37,8 +37,16 @@ class Allocation:
     """How many minimal units the largest-remainder step handed out."""
 
 
-def allocate(pool: int, claims: Sequence[int], tie_rank: Any, largest_remainder: bool = True) -> Allocation:
+def allocate(
+    pool: int,
+    claims: Sequence[int],
+    tie_rank: Any,
+    largest_remainder: bool = True,
+    integers_only: bool = False,
+) -> Allocation:
     """Share ``pool`` pro rata over ``claims``; ``tie_rank`` orders accounts by id (ascending).
+
+    ``integers_only`` skips the uint64 fast path (the tests use it to cross-check both).
 
     Raises:
         ValueError: a negative pool or claim.
@@ -56,7 +64,7 @@ def allocate(pool: int, claims: Sequence[int], tie_rank: Any, largest_remainder:
         return Allocation([0] * len(exact), pool, 0)
     if pool >= total:
         return Allocation(exact.tolist(), pool - total, 0)
-    fast = _fast_path(pool, small, total) if small is not None else None
+    fast = _fast_path(pool, small, total) if small is not None and not integers_only else None
     if fast is not None:
         quotients, remainders = fast
         shares: list[int] = quotients.tolist()
