@@ -25,6 +25,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from caspr.assess import Report, assess
 from caspr.cli import render
+from caspr.compensation import CompensationResult, compensate
+from caspr.compensation.incident import load_incident
+from caspr.compensation.output import write as write_compensation
 from caspr.custody import custody_report, por, published
 from caspr.distribution import batches
 from caspr.distribution.inkind import InKindResult, distribute_in_kind
@@ -466,6 +469,47 @@ def distribute_command(
         return
     console.print(render.distribution_view(summary))
     console.print(f"wrote {out}/distributions.csv and summary.json")
+
+
+def _incident_payouts(result: CompensationResult) -> Iterator[batches.Payout]:
+    table = result.payouts
+    for payout_id, account, asset, amount in zip(
+        table["payout_id"].to_pylist(),
+        table["account_id"].to_pylist(),
+        table["compensation_asset"].to_pylist(),
+        table["compensation_amount"].to_pylist(),
+        strict=True,
+    ):
+        if Decimal(amount) > 0:
+            yield batches.Payout(
+                result.incident.id, account, asset, amount, payout_id, "compensation", "direct"
+            )
+
+
+@app.command("incident")
+def incident_command(
+    directory: Annotated[Path, typer.Argument(help="Snapshot folder (the exchange before the incident)")],
+    incident_file: Annotated[Path, typer.Option("--incident", help="Incident file (YAML)")],
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for payouts.csv and summary.json")] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = OutputFormat.TABLE,
+    ledger: Annotated[Path | None, typer.Option("--ledger", help="Record the payouts in this ledger")] = None,
+) -> None:
+    """Who lost what, the reserve → insurance → capital → loans waterfall, and the payout plan."""
+    snapshot = open_snapshot(directory)
+    try:
+        result = compensate(snapshot, load_incident(incident_file))
+    except InputError as error:
+        fail_input(error)
+    if out is not None:
+        write_compensation(out, result)
+    summary = result.to_dict()
+    if ledger is not None:
+        recorded = batches.record(ledger, _incident_payouts(result))
+        summary["ledger"] = {"path": str(ledger), "recorded": recorded.recorded, "already": recorded.already}
+    if output is OutputFormat.JSON:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        return
+    console.print(render.compensation_view(summary))
 
 
 def _cache_dir() -> Path:

@@ -333,3 +333,62 @@ def distribution_view(summary: dict[str, Any]) -> Group:
             )
         )
     return Group(*parts)
+
+
+def compensation_view(summary: dict[str, Any]) -> Group:
+    """An incident: losses, the funding waterfall, the shortfall and the replenishment need."""
+    cur = summary["currency"]
+    head = Text.assemble(
+        (f"incident {summary['incident']}", "bold"),
+        f" ({summary['kind']}, detected {summary['detected_at']}): policy {summary['policy']}, "
+        f"scope {summary['scope']}; customer losses valued at {cur} {money(Decimal(summary['total_loss']))}",
+    )
+    losses = Table(title="Losses", title_justify="left")
+    for header in ("asset", "customers' loss (units)", "company's loss (units)", "price", "price basis"):
+        losses.add_column(header)
+    for asset in sorted(set(summary["customer_loss"]) | set(summary["company_loss"])):
+        price = summary["prices"][asset]
+        losses.add_row(
+            asset,
+            summary["customer_loss"].get(asset, "0"),
+            summary["company_loss"].get(asset, "0"),
+            price["price"],
+            price["basis"],
+        )
+    waterfall = Table(title=f"Funding waterfall ({cur})", title_justify="left")
+    for header in ("source", "available", "paid", "note"):
+        waterfall.add_column(header, justify="right" if header in ("available", "paid") else "left")
+    for step in summary["waterfall"]:
+        waterfall.add_row(
+            step["source"], money(Decimal(step["available"])), money(Decimal(step["paid"])), step["note"]
+        )
+    waterfall.add_section()
+    waterfall.add_row("funded", "", money(Decimal(summary["funded"])), "")
+    waterfall.add_row(
+        Text("customers' shortfall", style="bold red" if Decimal(summary["shortfall"]) else ""),
+        "",
+        money(Decimal(summary["shortfall"])),
+        "",
+    )
+    parts: list[Any] = [
+        head,
+        losses,
+        waterfall,
+        Text(f"payout plan: {summary['payout_rows']:,} rows (one per customer and asset)"),
+    ]
+    for regime, need in summary["replenishment"].items():
+        parts.append(
+            Text(
+                f"{regime}: requirement {need['requirement']}, funding after the drawdown "
+                f"{need['funding_after']} → replenish {need['replenish']} {cur}"
+            )
+        )
+    if "ledger" in summary:
+        ledger = summary["ledger"]
+        parts.append(
+            Text(
+                f"ledger {ledger['path']}: {ledger['recorded']:,} payouts recorded, "
+                f"{ledger['already']:,} already there"
+            )
+        )
+    return Group(*parts)

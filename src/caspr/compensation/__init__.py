@@ -1,0 +1,497 @@
+"""Incident compensation: who lost what, the funding waterfall, and the payout plan.
+
+1. **Loss allocation.** Outflows from customer-owned wallets are customers' losses (from
+   company or guarantee wallets, the company's). With scope ``affected_only`` each lost
+   asset's units are shared over that asset's holders pro rata to their balances
+   (largest remainder, ties by account id); with ``all_customers`` every balance of every
+   asset loses the same share of its value (Bitfinex's generalised haircut).
+2. **Valuation** at the compensation price: fixed, VWAP, or market value at the time of
+   loss (prices.csv on the detection date, else the snapshot price; MiCA Art. 75(8)).
+3. **Funding waterfall** over the total loss value: liability reserve first (drawn without
+   further approval under Japan's proposed rule), then each insurance policy in order
+   (in force at detection, covering the incident's risk, retention deducted, limit
+   respected), then company capital, then external loans; what is left is the customers'
+   shortfall.
+4. **Payout plan**: one row per customer and asset, each source shared pro rata to what
+   the row still needs, so every row's sources add up to its compensation exactly.
+
+Reconciled exactly in integer minor units and checked at the end of every run:
+Σ payouts = Σ funded; Σ funded + shortfall = Σ losses; no row above its loss.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from caspr.compensation.incident import Incident, Kind, Policy, Price, Scope
+from caspr.distribution.allocation import allocate
+from caspr.engine import Engine
+from caspr.errors import InputError, InvariantViolation, Problem
+from caspr.money import canonical, quantize
+from caspr.reserve import PolicyConditions, policy_problems
+from caspr.snapshot.loader import Snapshot
+from caspr.snapshot.schema import Cover, DepositForm
+
+RISKS: dict[Kind, frozenset[Cover]] = {
+    Kind.HOT_WALLET_HACK: frozenset({Cover.HOT, Cover.CYBER, Cover.CRIME}),
+    Kind.COLD_WALLET_HACK: frozenset({Cover.COLD, Cover.CYBER, Cover.CRIME}),
+    Kind.MULTISIG_UI_COMPROMISE: frozenset({Cover.THIRD_PARTY_VENDOR, Cover.CYBER}),
+    Kind.THIRD_PARTY_VENDOR: frozenset({Cover.THIRD_PARTY_VENDOR, Cover.CYBER}),
+    Kind.INSIDER: frozenset({Cover.INSIDER, Cover.CRIME}),
+    Kind.OTHER: frozenset({Cover.CYBER, Cover.CRIME}),
+}
+"""Which covers answer which kind of incident (a policy must name at least one)."""
+
+RESERVE_FORMS = frozenset(
+    {
+        DepositForm.CASH_TRUST,
+        DepositForm.DEPOSIT,
+        DepositForm.FIXED_DEPOSIT,
+        DepositForm.ESCROW,
+        DepositForm.GOVERNMENT_BONDS,
+        DepositForm.BANK_GUARANTEE,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of the waterfall: what the source had, what it paid, and why."""
+
+    source: str
+    available: int
+    paid: int
+    note: str
+
+
+@dataclass(frozen=True)
+class CompensationResult:
+    """Losses, the waterfall, the payout plan (an Arrow table) and the reconciliation."""
+
+    incident: Incident
+    currency: str
+    scale: int
+    prices: dict[str, tuple[Decimal, str]]
+    customer_loss_units: dict[str, int]
+    company_loss_units: dict[str, int]
+    total_loss: int
+    steps: tuple[Step, ...]
+    shortfall: int
+    payouts: pa.Table
+    replenishment: dict[str, Any]
+    asset_scales: dict[str, int]
+
+    @property
+    def funded(self) -> int:
+        """Σ paid by every source."""
+        return sum(s.paid for s in self.steps)
+
+    def units(self, asset: str, units: int) -> str:
+        """Minor units of ``asset`` as a decimal string."""
+        return canonical(Decimal(units).scaleb(-self.asset_scales[asset]))
+
+    def money(self, units: int) -> str:
+        """Minor units of the reporting currency as a decimal string."""
+        return canonical(Decimal(units).scaleb(-self.scale))
+
+    def to_dict(self) -> dict[str, Any]:
+        """summary.json."""
+        return {
+            "incident": self.incident.id,
+            "kind": self.incident.kind.value,
+            "detected_at": self.incident.detected_at.isoformat(),
+            "policy": self.incident.compensation.policy.value,
+            "scope": self.incident.compensation.scope.value,
+            "currency": self.currency,
+            "prices": {a: {"price": canonical(p), "basis": b} for a, (p, b) in sorted(self.prices.items())},
+            "customer_loss": {a: self.units(a, u) for a, u in sorted(self.customer_loss_units.items())},
+            "company_loss": {a: self.units(a, u) for a, u in sorted(self.company_loss_units.items())},
+            "total_loss": self.money(self.total_loss),
+            "waterfall": [
+                {
+                    "source": s.source,
+                    "available": self.money(s.available),
+                    "paid": self.money(s.paid),
+                    "note": s.note,
+                }
+                for s in self.steps
+            ],
+            "funded": self.money(self.funded),
+            "shortfall": self.money(self.shortfall),
+            "payout_rows": self.payouts.num_rows,
+            "replenishment": self.replenishment,
+            "reconciliation": [
+                "Σ payouts = Σ funded",
+                "Σ funded + shortfall = Σ losses",
+                "no row above its loss",
+            ],
+        }
+
+
+def _check_outflows(snapshot: Snapshot, engine: Engine, incident: Incident) -> dict[str, tuple[str, Decimal]]:
+    wallets = {w["wallet_id"]: w for w in engine.table("wallets").to_pyarrow().to_pylist()}
+    problems = []
+    owners: dict[str, tuple[str, Decimal]] = {}
+    for i, outflow in enumerate(incident.outflows):
+        wallet = wallets.get(outflow.wallet)
+        where = f"outflows.{i}"
+        if wallet is None:
+            problems.append(
+                Problem("incident", None, f"{where}.wallet", f"no wallet {outflow.wallet!r} in wallets")
+            )
+        elif wallet["asset"] != outflow.asset:
+            problems.append(
+                Problem(
+                    "incident",
+                    None,
+                    f"{where}.asset",
+                    f"wallet {outflow.wallet} holds {wallet['asset']}, not {outflow.asset}",
+                )
+            )
+        elif outflow.amount > wallet["amount"]:
+            problems.append(
+                Problem(
+                    "incident",
+                    None,
+                    f"{where}.amount",
+                    f"{outflow.amount} is more than the wallet holds ({canonical(wallet['amount'])})",
+                )
+            )
+        elif outflow.asset not in snapshot.assets:
+            problems.append(Problem("incident", None, f"{where}.asset", f"unknown asset {outflow.asset}"))
+        else:
+            owners[outflow.wallet] = (wallet["owner"], wallet["amount"])
+    if problems:
+        raise InputError(problems)
+    return owners
+
+
+def _market_prices(snapshot: Snapshot, engine: Engine, day: dt.date) -> dict[str, Decimal]:
+    prices = {code: a.price for code, a in snapshot.assets.items()}
+    if "prices" in engine.tables:
+        p = engine.table("prices")
+        rows = p.filter(p.date == day).to_pyarrow().to_pylist()
+        prices.update({r["asset"]: r["price"] for r in rows})
+    return prices
+
+
+def _value(units: Any, scale: int, price: Decimal, fiat_scale: int) -> Any:
+    """floor(units × price) in fiat minor units, exactly (object arrays of Python ints)."""
+    sign, digits, exponent = price.as_tuple()
+    del sign
+    numerator = int("".join(map(str, digits)))
+    shift = fiat_scale - scale + int(exponent)
+    objects = np.asarray(units, dtype=object) * numerator
+    if shift >= 0:
+        return objects * (10**shift)
+    return objects // (10 ** (-shift))
+
+
+def compensate(snapshot: Snapshot, incident: Incident, engine: Engine | None = None) -> CompensationResult:
+    """Allocate the losses, run the waterfall and build the payout plan."""
+    engine = engine or Engine(snapshot)
+    owners = _check_outflows(snapshot, engine, incident)
+    currency = snapshot.exchange.reporting_currency.value
+    fiat_scale = snapshot.assets[currency].scale if currency in snapshot.assets else 0
+    customer_units: dict[str, int] = {}
+    company_units: dict[str, int] = {}
+    for outflow in incident.outflows:
+        asset = snapshot.assets[outflow.asset]
+        units = asset.to_units(asset.quantize(outflow.amount))
+        target = customer_units if owners[outflow.wallet][0] == "customer" else company_units
+        target[outflow.asset] = target.get(outflow.asset, 0) + units
+    market = _market_prices(snapshot, engine, incident.detected_at.date())
+    policy = incident.compensation
+    prices = {code: policy.prices.get(code, Price()).value(market[code]) for code in snapshot.assets}
+    rows = _allocate_losses(snapshot, engine, incident, customer_units, prices, fiat_scale)
+    loss_values = rows["loss_value_units"]
+    total = int(np.asarray(loss_values, dtype=object).sum()) if len(loss_values) else 0
+    if policy.policy is Policy.HAIRCUT:
+        steps: tuple[Step, ...] = ()
+    else:
+        steps = tuple(_waterfall(snapshot, incident, total, fiat_scale))
+    funded = sum(s.paid for s in steps)
+    payouts, paid = _payout_plan(snapshot, incident, rows, steps, fiat_scale, currency)
+    _reconcile(total, steps, rows["loss_value_units"], paid)
+    scales = {code: a.scale for code, a in snapshot.assets.items()}
+    partial = CompensationResult(
+        incident,
+        currency,
+        fiat_scale,
+        prices,
+        customer_units,
+        company_units,
+        total,
+        steps,
+        total - funded,
+        payouts,
+        {},
+        scales,
+    )
+    return CompensationResult(
+        incident,
+        currency,
+        fiat_scale,
+        prices,
+        customer_units,
+        company_units,
+        total,
+        steps,
+        total - funded,
+        payouts,
+        _replenishment(snapshot, engine, partial),
+        scales,
+    )
+
+
+def _allocate_losses(
+    snapshot: Snapshot,
+    engine: Engine,
+    incident: Incident,
+    customer_units: dict[str, int],
+    prices: dict[str, tuple[Decimal, str]],
+    fiat_scale: int,
+) -> dict[str, list[Any]]:
+    """Per (account, asset): loss units and loss value (fiat minor units)."""
+    balances = engine.table("balances").to_pyarrow()
+    accounts = balances["account_id"].combine_chunks()
+    unique = pc.unique(accounts)
+    ranks = pc.index_in(accounts, value_set=unique.take(pc.array_sort_indices(unique))).to_numpy()
+    assets = balances["asset"].combine_chunks()
+    amounts = balances["amount"].combine_chunks()
+    out: dict[str, list[Any]] = {"account_id": [], "asset": [], "loss_units": [], "loss_value_units": []}
+    scope = incident.compensation.scope
+    ratio = (
+        _haircut_ratio(snapshot, engine, incident, customer_units, prices)
+        if scope is Scope.ALL_CUSTOMERS
+        else None
+    )
+    for code, asset in snapshot.assets.items():
+        if scope is Scope.AFFECTED_ONLY and not customer_units.get(code):
+            continue
+        mask = pc.equal(assets, code)
+        held = _units(pc.filter(amounts, mask).cast(pa.decimal128(38, asset.scale)))
+        if ratio is None:
+            losses = allocate(customer_units[code], held, ranks[np.asarray(mask)]).shares
+        else:  # the same share of every balance; customers keep the sub-unit rounding
+            losses = (np.asarray(held, dtype=object) * ratio[0] // ratio[1]).tolist()
+        keep = [i for i, loss in enumerate(losses) if loss > 0]
+        if not keep:
+            continue
+        ids = pc.filter(accounts, mask).take(pa.array(keep)).to_pylist()
+        lost = [losses[i] for i in keep]
+        out["account_id"].extend(ids)
+        out["asset"].extend([code] * len(keep))
+        out["loss_units"].extend(lost)
+        out["loss_value_units"].extend(_value(lost, asset.scale, prices[code][0], fiat_scale).tolist())
+    return out
+
+
+def _haircut_ratio(
+    snapshot: Snapshot,
+    engine: Engine,
+    incident: Incident,
+    customer_units: dict[str, int],
+    prices: dict[str, tuple[Decimal, str]],
+) -> tuple[int, int]:
+    """The generalised haircut as an exact fraction: fixed by the policy, else loss ÷ customer assets."""
+    if incident.compensation.haircut is not None:
+        numerator, denominator = incident.compensation.haircut.as_integer_ratio()
+        return numerator, denominator
+    liabilities = engine.liabilities()
+    lost = sum(
+        (Decimal(u).scaleb(-snapshot.assets[a].scale) * prices[a][0] for a, u in customer_units.items()),
+        Decimal(0),
+    )
+    held = sum((liabilities[a].amount * prices[a][0] for a in liabilities), Decimal(0))
+    ratio = quantize(lost / held, 12, ROUND_FLOOR) if held else Decimal(0)
+    return ratio.as_integer_ratio()
+
+
+def _units(array: pa.Array) -> list[int]:
+    raw = np.frombuffer(array.buffers()[1], dtype=np.uint64, count=2 * (array.offset + len(array)))
+    limbs = raw.reshape(-1, 2)[array.offset :]
+    values: list[int] = limbs[:, 0].tolist()
+    for index in np.nonzero(limbs[:, 1])[0]:
+        values[index] += int(limbs[index, 1]) << 64
+    return values
+
+
+def _to_units(amount: Decimal, scale: int) -> int:
+    return int(quantize(amount, scale, ROUND_FLOOR).scaleb(scale))
+
+
+def _waterfall(snapshot: Snapshot, incident: Incident, total: int, scale: int) -> list[Step]:
+    """Reserve → insurance (in order) → company capital → loans; each pays what is left, up to what it has."""
+    funding = incident.compensation.funding
+    left = total
+    steps = []
+
+    def take(source: str, available: int, note: str) -> None:
+        nonlocal left
+        paid = min(left, available)
+        left -= paid
+        steps.append(Step(source, available, paid, note))
+
+    if funding.reserve:
+        eligible = [d for d in snapshot.deposits if d.form in RESERVE_FORMS]
+        available = sum(_to_units(d.amount, scale) for d in eligible)
+        take(
+            "reserve",
+            available,
+            f"{len(eligible)} deposits; drawn without further approval (proposed JP rule)",
+        )
+    policies = {p.id: p for p in snapshot.policies}
+    order = funding.insurance if funding.insurance is not None else tuple(policies)
+    conditions = PolicyConditions(risks=RISKS[incident.kind], third_party=True)
+    for policy_id in order:
+        policy = policies.get(policy_id)
+        if policy is None:
+            raise InputError(
+                [Problem("incident", None, "compensation.funding.insurance", f"no policy {policy_id!r}")]
+            )
+        reasons = policy_problems(policy, incident.detected_at.date(), conditions)
+        retention = _to_units(policy.retention, scale)
+        limit = _to_units(policy.limit, scale)
+        available = 0 if reasons else min(limit, max(0, left - retention))
+        note = (
+            "; ".join(reasons)
+            if reasons
+            else f"{policy.basis.value} limit {canonical(policy.limit)} "
+            f"less retention {canonical(policy.retention)}"
+        )
+        take(f"insurance:{policy_id}", available, note)
+    capital = funding.company_capital
+    if capital is None:
+        capital = snapshot.exchange.financials.get("own_funds", Decimal(0))
+    take("company capital", _to_units(capital, scale), "own funds available for compensation")
+    for loan in funding.loans:
+        take(f"loan:{loan.lender}", _to_units(loan.amount, scale), "external funding")
+    return steps
+
+
+def _payout_plan(
+    snapshot: Snapshot,
+    incident: Incident,
+    rows: dict[str, list[Any]],
+    steps: tuple[Step, ...],
+    scale: int,
+    currency: str,
+) -> pa.Table:
+    """One row per customer and asset: loss, compensation, and the share of each source."""
+    needs = list(rows["loss_value_units"])
+    n = len(needs)
+    ranks = np.argsort(
+        np.argsort(
+            np.array(
+                [f"{a}\x00{b}" for a, b in zip(rows["account_id"], rows["asset"], strict=True)], dtype=object
+            )
+        )
+    )
+    sources: dict[str, list[int]] = {}
+    for step in steps:
+        if step.paid == 0:
+            continue
+        shares = allocate(step.paid, needs, ranks).shares
+        sources[step.source] = shares
+        needs = [need - share for need, share in zip(needs, shares, strict=True)]
+    compensation_value = [loss - need for loss, need in zip(rows["loss_value_units"], needs, strict=True)]
+    policy = incident.compensation.policy
+    in_kind = policy is Policy.MAKE_WHOLE_IN_KIND
+    units_out = []
+    for loss_units, loss_value, value in zip(
+        rows["loss_units"], rows["loss_value_units"], compensation_value, strict=True
+    ):
+        if not in_kind:
+            units_out.append(value)
+        elif value == loss_value:
+            units_out.append(loss_units)
+        else:
+            units_out.append(loss_units * value // loss_value if loss_value else 0)
+    text = [
+        ";".join(
+            f"{name}={canonical(Decimal(shares[i]).scaleb(-scale))}"
+            for name, shares in sources.items()
+            if shares[i]
+        )
+        for i in range(n)
+    ]
+    payout_ids = [
+        hashlib.sha256(json.dumps([incident.id, a, b]).encode()).hexdigest()[:32]
+        for a, b in zip(rows["account_id"], rows["asset"], strict=True)
+    ]
+    scales = [snapshot.assets[a].scale for a in rows["asset"]]
+    kind = "in_kind" if in_kind else ("iou" if policy is Policy.HAIRCUT else "cash")
+    return pa.table(
+        {
+            "payout_id": payout_ids,
+            "account_id": rows["account_id"],
+            "asset": rows["asset"],
+            "loss": [
+                canonical(Decimal(u).scaleb(-s)) for u, s in zip(rows["loss_units"], scales, strict=True)
+            ],
+            "loss_value": [canonical(Decimal(v).scaleb(-scale)) for v in rows["loss_value_units"]],
+            "compensation": [kind] * n,
+            "compensation_asset": rows["asset"] if in_kind else [currency] * n,
+            "compensation_amount": [
+                canonical(Decimal(u).scaleb(-(s if in_kind else scale)))
+                for u, s in zip(units_out, scales, strict=True)
+            ],
+            "compensation_value": [canonical(Decimal(v).scaleb(-scale)) for v in compensation_value],
+            "iou_value": [
+                canonical(Decimal(v).scaleb(-scale)) if policy is Policy.HAIRCUT else "0"
+                for v in rows["loss_value_units"]
+            ],
+            "sources": text,
+        }
+    ), compensation_value
+
+
+def _reconcile(total: int, steps: tuple[Step, ...], losses: list[int], paid: list[int]) -> None:
+    """Σ payouts = Σ funded; Σ funded + shortfall = Σ losses; no row above its loss."""
+    funded = sum(step.paid for step in steps)
+    if sum(paid) != funded:
+        raise InvariantViolation("payouts-equal-funded", f"{sum(paid)} != {funded}")
+    if sum(losses) != total or funded > total:
+        raise InvariantViolation(
+            "funded-plus-shortfall", f"funded {funded}, losses {sum(losses)}, total {total}"
+        )
+    if any(p > loss or p < 0 for p, loss in zip(paid, losses, strict=True)):
+        raise InvariantViolation("payout-within-loss", "a row is compensated above its loss or below zero")
+
+
+def _replenishment(snapshot: Snapshot, engine: Engine, result: CompensationResult) -> dict[str, Any]:
+    """After the drawdown: each applicable regime's requirement against what is left."""
+    from caspr.assess import assess  # noqa: PLC0415 - assess imports the rule packs; keep start-up light
+
+    drawn = sum(s.paid for s in result.steps if s.source == "reserve")
+    claimed = sum(s.paid for s in result.steps if s.source.startswith("insurance:"))
+    out: dict[str, Any] = {}
+    try:
+        report = assess(snapshot, engine=engine)
+    except (InputError, InvariantViolation):
+        return out
+    for a in report.assessments:
+        if a.requirement.amount == 0:
+            continue
+        before = a.funding.amount
+        after = max(
+            Decimal(0), before - Decimal(drawn).scaleb(-result.scale) - Decimal(claimed).scaleb(-result.scale)
+        )
+        need = max(Decimal(0), a.requirement.amount - after)
+        out[a.regime] = {
+            "requirement": canonical(a.requirement.amount),
+            "funding_before": canonical(before),
+            "funding_after": canonical(after),
+            "replenish": canonical(need),
+        }
+    return out

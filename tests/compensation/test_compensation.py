@@ -1,0 +1,302 @@
+"""Incident compensation fixtures (distribution.md §6) and the reconciliation identities."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from caspr.cli.main import app
+from caspr.compensation import compensate
+from caspr.compensation.incident import Incident
+from caspr.errors import InputError
+from caspr.snapshot.loader import load_snapshot
+from tests.rules.helpers import exchange_yaml, write
+
+
+def snapshot(
+    root,
+    balances,
+    wallets,
+    assets,
+    currency="JPY",
+    insurance="policies: []\n",
+    reserve="deposits: []\n",
+    financials='own_funds: "0"',
+):
+    return load_snapshot(
+        write(
+            root,
+            {
+                "exchange.yaml": exchange_yaml("JP", currency, "custody", financials),
+                "assets.csv": "asset,kind,scale,price\n" + assets,
+                "balances.csv": "account_id,asset,amount\n" + balances,
+                "wallets.csv": "wallet_id,asset,storage,owner,amount\n" + wallets,
+                "volumes.csv": "date,category,notional\n",
+                "insurance.yaml": insurance,
+                "reserve.yaml": reserve,
+            },
+        )
+    )
+
+
+def rows(result):
+    return {(r["account_id"], r["asset"]): r for r in result.payouts.to_pylist()}
+
+
+def test_cc1_coincheck_cash_at_a_fixed_price(tmp_path):
+    # CC-1: 10,000 XEM at ¥88.549 → ¥885,490, paid in yen from the company's own funds
+    snap = snapshot(
+        tmp_path / "s",
+        "A,XEM,10000\nB,XEM,2500.5\n",
+        "xem-hot,XEM,hot,customer,12500.5\n",
+        "XEM,crypto,6,120\nJPY,fiat,0,1\n",
+        financials='own_funds: "50000000000"',
+    )
+    incident = Incident.model_validate(
+        {
+            "id": "coincheck-2018",
+            "detected_at": "2018-01-26T12:09:00+09:00",
+            "kind": "hot_wallet_hack",
+            "outflows": [{"wallet": "xem-hot", "asset": "XEM", "amount": "12500.5"}],
+            "compensation": {"policy": "cash", "prices": {"XEM": {"fixed": "88.549"}}},
+        }
+    )
+    result = compensate(snap, incident)
+    a = rows(result)[("A", "XEM")]
+    assert (a["loss"], a["compensation"], a["compensation_amount"]) == ("10000", "cash", "885490")
+    b = rows(result)[("B", "XEM")]
+    assert b["compensation_amount"] == "221416"  # 2,500.5 × 88.549 = 221,416.77 → ¥221,416 (floored)
+    assert result.shortfall == 0
+    assert [s.source for s in result.steps if s.paid] == ["company capital"]
+
+
+def test_vwap_price_over_a_window(tmp_path):
+    # (100 × 80 + 300 × 90) / 400 = 87.5 per XEM
+    snap = snapshot(
+        tmp_path / "s",
+        "A,XEM,10\n",
+        "xem-hot,XEM,hot,customer,10\n",
+        "XEM,crypto,6,120\nJPY,fiat,0,1\n",
+        financials='own_funds: "1000000"',
+    )
+    incident = Incident.model_validate(
+        {
+            "id": "vwap",
+            "detected_at": "2026-01-01T00:00:00Z",
+            "kind": "hot_wallet_hack",
+            "outflows": [{"wallet": "xem-hot", "asset": "XEM", "amount": "10"}],
+            "compensation": {
+                "policy": "cash",
+                "prices": {
+                    "XEM": {"vwap": [{"price": "80", "volume": "100"}, {"price": "90", "volume": "300"}]}
+                },
+            },
+        }
+    )
+    result = compensate(snap, incident)
+    assert result.prices["XEM"] == (Decimal("87.5"), "volume-weighted average")
+    assert rows(result)[("A", "XEM")]["compensation_amount"] == "875"
+
+
+def test_bx1_bitfinex_generalised_haircut_with_ious(tmp_path):
+    # BX-1: 36.067% on every balance: 10 BTC + $1,000 → loses 3.6067 BTC and $360.67 (keeps 6.3933 and 639.33)
+    snap = snapshot(
+        tmp_path / "s",
+        "A,BTC,10\nA,USD,1000\nB,BTC,100\n",
+        "btc-multisig,BTC,hot,customer,110\nusd-bank,USD,bank,customer,1000\n",
+        "BTC,crypto,8,600\nUSD,fiat,2,1\n",
+        currency="USD",
+    )
+    incident = Incident.model_validate(
+        {
+            "id": "bitfinex-2016",
+            "detected_at": "2016-08-02T00:00:00Z",
+            "kind": "multisig_ui_compromise",
+            "outflows": [{"wallet": "btc-multisig", "asset": "BTC", "amount": "40"}],
+            "compensation": {"policy": "haircut", "scope": "all_customers", "haircut": "0.36067"},
+        }
+    )
+    result = compensate(snap, incident)
+    got = rows(result)
+    assert got[("A", "BTC")]["loss"] == "3.6067"
+    assert got[("A", "USD")]["loss"] == "360.67"
+    assert got[("B", "BTC")]["loss"] == "36.067"
+    # IOU = the value of each loss: 3.6067 × $600 = $2,164.02; $360.67
+    assert got[("A", "BTC")]["iou_value"] == "2164.02"
+    assert got[("A", "USD")]["iou_value"] == "360.67"
+    assert result.funded == 0
+    assert result.shortfall == result.total_loss  # customers bear it until the IOUs are redeemed
+
+
+def dmm(tmp_path, insurance="policies: []\n", reserve="deposits: []\n", loans=()):
+    snap = snapshot(
+        tmp_path / "s",
+        "A,BTC,3\nB,BTC,1\n",
+        "btc-cold,BTC,cold,customer,4\nown,BTC,hot,company,1\n",
+        "BTC,crypto,8,10000000\nJPY,fiat,0,1\n",
+        insurance=insurance,
+        reserve=reserve,
+        financials='own_funds: "5000000"',
+    )
+    incident = Incident.model_validate(
+        {
+            "id": "dmm-style",
+            "detected_at": "2026-05-31T13:26:00+09:00",
+            "kind": "cold_wallet_hack",
+            "outflows": [
+                {"wallet": "btc-cold", "asset": "BTC", "amount": "2"},
+                {"wallet": "own", "asset": "BTC", "amount": "0.5"},
+            ],
+            "compensation": {"policy": "make_whole_in_kind", "funding": {"loans": list(loans)}},
+        }
+    )
+    return compensate(snap, incident)
+
+
+def test_dmm_style_make_whole_in_kind_funded_by_the_group(tmp_path):
+    # 2 BTC of customer crypto lost (¥20,000,000 at ¥10m/BTC); 0.5 BTC of the company's own is not compensated.
+    # Affected holders share the 2 BTC pro rata: A 1.5, B 0.5. Reserve ¥3m; insurance pays
+    # min(limit ¥10m, loss left ¥17m − retention ¥1m) = ¥10m; company capital ¥5m; the group loan the last ¥2m.
+    insurance = (
+        "policies:\n  - {id: specie, insurer: X, limit: '10000000', retention: '1000000', basis: aggregate,"
+        " covers: [cold], starts: 2026-01-01, expires: 2027-01-01, currency: JPY}\n"
+    )
+    reserve = "deposits:\n  - {id: r, form: cash_trust, amount: '3000000', currency: JPY, held_at: T}\n"
+    result = dmm(tmp_path, insurance, reserve, loans=[{"lender": "group parent", "amount": "10000000"}])
+    assert result.customer_loss_units == {"BTC": 2 * 10**8}
+    assert result.company_loss_units == {"BTC": 5 * 10**7}
+    assert [(s.source, s.paid) for s in result.steps] == [
+        ("reserve", 3_000_000),
+        ("insurance:specie", 10_000_000),
+        ("company capital", 5_000_000),
+        ("loan:group parent", 2_000_000),
+    ]
+    got = rows(result)
+    assert (got[("A", "BTC")]["loss"], got[("A", "BTC")]["compensation_amount"]) == ("1.5", "1.5")
+    assert got[("B", "BTC")]["compensation_amount"] == "0.5"
+    # each row's sources add up to its value: A carries 3/4 of each source
+    assert got[("A", "BTC")]["sources"] == (
+        "reserve=2250000;insurance:specie=7500000;company capital=3750000;loan:group parent=1500000"
+    )
+    assert result.shortfall == 0
+
+
+def test_expired_policy_and_a_shortfall(tmp_path):
+    insurance = (
+        "policies:\n  - {id: old, insurer: X, limit: '50000000', retention: '0', basis: aggregate,"
+        " covers: [cold], starts: 2025-01-01, expires: 2026-01-01, currency: JPY}\n"
+    )
+    result = dmm(tmp_path, insurance)
+    (expired,) = [s for s in result.steps if s.source == "insurance:old"]
+    assert expired.paid == 0
+    assert "not in force" in expired.note
+    # only ¥5m of company capital for ¥20m of losses: ¥15m shortfall; in kind, A gets 1.5 × 5/20 = 0.375 BTC
+    assert result.shortfall == 15_000_000
+    assert rows(result)[("A", "BTC")]["compensation_amount"] == "0.375"
+
+
+def test_bad_outflows_are_named(tmp_path):
+    snap = snapshot(
+        tmp_path / "s", "A,BTC,1\n", "btc-cold,BTC,cold,customer,1\n", "BTC,crypto,8,1\nJPY,fiat,0,1\n"
+    )
+    incident = Incident.model_validate(
+        {
+            "id": "x",
+            "detected_at": "2026-01-01T00:00:00Z",
+            "kind": "cold_wallet_hack",
+            "outflows": [
+                {"wallet": "nope", "asset": "BTC", "amount": "1"},
+                {"wallet": "btc-cold", "asset": "BTC", "amount": "2"},
+            ],
+        }
+    )
+    with pytest.raises(InputError) as error:
+        compensate(snap, incident)
+    columns = [p.column for p in error.value.problems]
+    assert columns == ["outflows.0.wallet", "outflows.1.amount"]
+
+
+@given(
+    balances=st.lists(st.integers(1, 10**10), min_size=1, max_size=12),
+    lost_share=st.fractions(min_value=0, max_value=1),
+    reserve=st.integers(0, 10**9),
+    capital=st.integers(0, 10**9),
+    limit=st.integers(0, 10**9),
+    retention=st.integers(0, 10**8),
+    policy=st.sampled_from(["make_whole_in_kind", "cash"]),
+)
+@settings(max_examples=40, deadline=None)
+def test_reconciliation_identities_hold_for_random_incidents(
+    tmp_path_factory, balances, lost_share, reserve, capital, limit, retention, policy
+):
+    total = sum(balances)
+    lost = max(1, int(total * lost_share))
+    body = "".join(f"U{i:03d},BTC,{Decimal(b).scaleb(-8):f}\n" for i, b in enumerate(balances))
+    insurance = (
+        f"policies:\n  - {{id: p, insurer: X, limit: '{limit}', retention: '{retention}', basis: aggregate,"
+        " covers: [cold], starts: 2026-01-01, expires: 2027-01-01, currency: JPY}\n"
+    )
+    snap = snapshot(
+        tmp_path_factory.mktemp("h"),
+        body,
+        f"cold,BTC,cold,customer,{Decimal(total).scaleb(-8):f}\n",
+        "BTC,crypto,8,12345678.9\nJPY,fiat,0,1\n",
+        insurance=insurance,
+        reserve=f"deposits:\n  - {{id: r, form: deposit, amount: '{reserve}', currency: JPY, held_at: B}}\n",
+        financials=f'own_funds: "{capital}"',
+    )
+    result = compensate(
+        snap,
+        Incident.model_validate(
+            {
+                "id": "h",
+                "detected_at": "2026-06-01T00:00:00Z",
+                "kind": "cold_wallet_hack",
+                "outflows": [{"wallet": "cold", "asset": "BTC", "amount": f"{Decimal(lost).scaleb(-8):f}"}],
+                "compensation": {"policy": policy},
+            }
+        ),
+    )
+    table = result.payouts.to_pylist()
+    values = [Decimal(r["compensation_value"]) for r in table]
+    losses = [Decimal(r["loss_value"]) for r in table]
+    assert sum(values) == Decimal(result.funded)  # Σ payouts = Σ funded (JPY scale 0)
+    assert result.funded + result.shortfall == result.total_loss
+    assert all(v <= loss for v, loss in zip(values, losses, strict=True))  # nobody above their loss
+    assert sum(Decimal(r["loss"]) for r in table) == Decimal(lost).scaleb(-8)  # every lost unit attributed
+
+
+def test_cli_incident_records_payouts_once(tmp_path):
+    root = tmp_path / "s"
+    snapshot(
+        root,
+        "A,BTC,3\nB,BTC,1\n",
+        "btc-cold,BTC,cold,customer,4\n",
+        "BTC,crypto,8,10000000\nJPY,fiat,0,1\n",
+        financials='own_funds: "100000000"',
+    )
+    (tmp_path / "incident.yaml").write_text(
+        "id: t\ndetected_at: 2026-05-31T13:26:00+09:00\nkind: cold_wallet_hack\n"
+        "outflows:\n  - {wallet: btc-cold, asset: BTC, amount: '2'}\n"
+    )
+    runner = CliRunner()
+    args = [
+        "incident",
+        str(root),
+        "--incident",
+        str(tmp_path / "incident.yaml"),
+        "--out",
+        str(tmp_path / "o"),
+        "--ledger",
+        str(tmp_path / "l.sqlite"),
+    ]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "2 payouts recorded, 0 already there" in first.output
+    second = runner.invoke(app, args)
+    assert "0 payouts recorded, 2 already there" in second.output
+    assert (tmp_path / "o" / "payouts.csv").read_text().count("\n") == 3
