@@ -67,7 +67,7 @@ def test_cc1_coincheck_cash_at_a_fixed_price(tmp_path):
     )
     result = compensate(snap, incident)
     a = rows(result)[("A", "XEM")]
-    assert (a["loss"], a["compensation"], a["compensation_amount"]) == ("10000", "cash", "885490")
+    assert (a["loss"], a["compensation"], a["compensation_amount"]) == ("10000.000000", "cash", "885490")
     b = rows(result)[("B", "XEM")]
     assert b["compensation_amount"] == "221416"  # 2,500.5 × 88.549 = 221,416.77 → ¥221,416 (floored)
     assert result.shortfall == 0
@@ -122,9 +122,9 @@ def test_bx1_bitfinex_generalised_haircut_with_ious(tmp_path):
     )
     result = compensate(snap, incident)
     got = rows(result)
-    assert got[("A", "BTC")]["loss"] == "3.6067"
+    assert got[("A", "BTC")]["loss"] == "3.60670000"
     assert got[("A", "USD")]["loss"] == "360.67"
-    assert got[("B", "BTC")]["loss"] == "36.067"
+    assert got[("B", "BTC")]["loss"] == "36.06700000"
     # IOU = the value of each loss: 3.6067 × $600 = $2,164.02; $360.67
     assert got[("A", "BTC")]["iou_value"] == "2164.02"
     assert got[("A", "USD")]["iou_value"] == "360.67"
@@ -176,8 +176,11 @@ def test_dmm_style_make_whole_in_kind_funded_by_the_group(tmp_path):
         ("loan:group parent", 2_000_000),
     ]
     got = rows(result)
-    assert (got[("A", "BTC")]["loss"], got[("A", "BTC")]["compensation_amount"]) == ("1.5", "1.5")
-    assert got[("B", "BTC")]["compensation_amount"] == "0.5"
+    assert (got[("A", "BTC")]["loss"], got[("A", "BTC")]["compensation_amount"]) == (
+        "1.50000000",
+        "1.50000000",
+    )
+    assert got[("B", "BTC")]["compensation_amount"] == "0.50000000"
     # each row's sources add up to its value: A carries 3/4 of each source
     assert got[("A", "BTC")]["sources"] == (
         "reserve=2250000;insurance:specie=7500000;company capital=3750000;loan:group parent=1500000"
@@ -196,7 +199,7 @@ def test_expired_policy_and_a_shortfall(tmp_path):
     assert "not in force" in expired.note
     # only ¥5m of company capital for ¥20m of losses: ¥15m shortfall; in kind, A gets 1.5 × 5/20 = 0.375 BTC
     assert result.shortfall == 15_000_000
-    assert rows(result)[("A", "BTC")]["compensation_amount"] == "0.375"
+    assert rows(result)[("A", "BTC")]["compensation_amount"] == "0.37500000"
 
 
 def test_bad_outflows_are_named(tmp_path):

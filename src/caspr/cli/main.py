@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from caspr.assess import Report, assess
 from caspr.cli import render
 from caspr.compensation import CompensationResult, compensate
-from caspr.compensation.incident import load_incident
+from caspr.compensation.incident import Incident, load_incident
 from caspr.compensation.output import write as write_compensation
 from caspr.custody import custody_report, por, published
 from caspr.distribution import batches
@@ -546,6 +546,40 @@ def _demo_por(snapshot: Snapshot, folder: Path) -> None:
     )
 
 
+def _demo_incident(snapshot: Snapshot, folder: Path, engine: Engine) -> None:
+    wallets = engine.table("wallets").to_pyarrow().to_pylist()
+    cold = next(
+        w for w in wallets if w["asset"] == "BTC" and w["storage"] == "cold" and w["owner"] == "customer"
+    )
+    stolen = quantize(cold["amount"] / 5, 8, "ROUND_FLOOR")
+    incident = Incident.model_validate(
+        {
+            "id": f"demo-{snapshot.exchange.id}-btc-cold",
+            "detected_at": "2026-10-01T13:26:00+09:00",
+            "kind": "cold_wallet_hack",
+            "outflows": [{"wallet": cold["wallet_id"], "asset": "BTC", "amount": f"{stolen:f}"}],
+            "compensation": {
+                "policy": "make_whole_in_kind",
+                "funding": {
+                    "company_capital": "5000000000",
+                    "loans": [
+                        {"lender": "group parent (loan)", "amount": "5000000000"},
+                        {"lender": "group parent (capital increase)", "amount": "48000000000"},
+                    ],
+                },
+            },
+        }
+    )
+    result = compensate(snapshot, incident, engine)
+    write_compensation(folder / f"incident-{snapshot.exchange.id}", result)
+    ledger = folder / f"ledger-{snapshot.exchange.id}.sqlite"
+    summary = result.to_dict()
+    recorded = batches.record(ledger, _incident_payouts(result))
+    summary["ledger"] = {"path": str(ledger), "recorded": recorded.recorded, "already": recorded.already}
+    summary["prices"] = {a: p for a, p in summary["prices"].items() if a == "BTC"}
+    console.print(render.compensation_view(summary))
+
+
 def _demo_distribution(snapshot: Snapshot, folder: Path, engine: Engine) -> None:
     btc = next(a for a in engine.exposure().assets if a.asset == "BTC")
     lost = quantize(btc.customer_cold / 4, 8, "ROUND_FLOOR")
@@ -592,11 +626,13 @@ def demo(
     console.print(render.custody_view(custody_report(snapshot, engine)))
     console.rule("[bold]4. Proof of liabilities: build, hand one customer a proof, verify it")
     _demo_por(snapshot, folder)
-    console.rule("[bold]5. The exchange fails: the administrator returns segregated assets in kind")
+    console.rule("[bold]5. An incident: a DMM-style cold-wallet compromise, compensated in kind")
+    _demo_incident(snapshot, folder, engine)
+    console.rule("[bold]6. The exchange fails: the administrator returns segregated assets in kind")
     _demo_distribution(snapshot, folder, engine)
-    console.rule("[bold]6. Reserve requirement and funding under the regimes that apply")
+    console.rule("[bold]7. Reserve requirement and funding under the regimes that apply")
     print_report(run_assessment(snapshot, None, None, None, engine), AssessFormat.TABLE)
-    console.rule("[bold]7. Every other regime, each on a synthetic exchange of its own market")
+    console.rule("[bold]8. Every other regime, each on a synthetic exchange of its own market")
     reports = [
         run_assessment(_demo_snapshot(folder, peer, size, seed), None, None, None)
         for peer, size in DEMO_PEERS

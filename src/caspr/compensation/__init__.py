@@ -22,12 +22,11 @@ Reconciled exactly in integer minor units and checked at the end of every run:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -379,6 +378,25 @@ def _waterfall(snapshot: Snapshot, incident: Incident, total: int, scale: int) -
     return steps
 
 
+def _exact(values: Any) -> Any:
+    """An integer array: uint64 when every value fits, Python integers otherwise."""
+    try:
+        return np.asarray(values, dtype=np.uint64)
+    except (OverflowError, TypeError):
+        return np.asarray(values, dtype=object)
+
+
+def _row_ranks(account_ids: list[str], assets: list[str]) -> Any:
+    """Each row's position in (account id, asset) order: the tie-break of every allocation."""
+    table = pa.table(
+        {"account_id": pa.array(account_ids, pa.string()), "asset": pa.array(assets, pa.string())}
+    )
+    order = pc.sort_indices(table, sort_keys=[("account_id", "ascending"), ("asset", "ascending")]).to_numpy()
+    ranks = np.empty(len(order), dtype=np.int64)
+    ranks[order] = np.arange(len(order))
+    return ranks
+
+
 def _payout_plan(
     snapshot: Snapshot,
     incident: Incident,
@@ -386,74 +404,134 @@ def _payout_plan(
     steps: tuple[Step, ...],
     scale: int,
     currency: str,
-) -> pa.Table:
-    """One row per customer and asset: loss, compensation, and the share of each source."""
-    needs = list(rows["loss_value_units"])
-    n = len(needs)
-    ranks = np.argsort(
-        np.argsort(
-            np.array(
-                [f"{a}\x00{b}" for a, b in zip(rows["account_id"], rows["asset"], strict=True)], dtype=object
-            )
-        )
-    )
-    sources: dict[str, list[int]] = {}
+) -> tuple[pa.Table, list[int]]:
+    """One row per customer and asset: loss, compensation, and the share of each source.
+
+    Each source is shared pro rata to what every row still needs (largest remainder, ties
+    by account id then asset), so a row's sources add up to its compensation exactly.
+    """
+    losses = _exact(rows["loss_value_units"])
+    needs = losses.copy()
+    ranks = _row_ranks(rows["account_id"], rows["asset"])
+    sources: dict[str, Any] = {}
     for step in steps:
         if step.paid == 0:
             continue
-        shares = allocate(step.paid, needs, ranks).shares
+        shares = _exact(allocate(step.paid, needs, ranks).shares)
         sources[step.source] = shares
-        needs = [need - share for need, share in zip(needs, shares, strict=True)]
-    compensation_value = [loss - need for loss, need in zip(rows["loss_value_units"], needs, strict=True)]
+        needs = _exact(needs.astype(object) - shares.astype(object))
+    values = losses.astype(object) - needs.astype(object)
     policy = incident.compensation.policy
     in_kind = policy is Policy.MAKE_WHOLE_IN_KIND
-    units_out = []
-    for loss_units, loss_value, value in zip(
-        rows["loss_units"], rows["loss_value_units"], compensation_value, strict=True
-    ):
-        if not in_kind:
-            units_out.append(value)
-        elif value == loss_value:
-            units_out.append(loss_units)
-        else:
-            units_out.append(loss_units * value // loss_value if loss_value else 0)
-    text = [
-        ";".join(
-            f"{name}={canonical(Decimal(shares[i]).scaleb(-scale))}"
-            for name, shares in sources.items()
-            if shares[i]
-        )
-        for i in range(n)
-    ]
-    payout_ids = [
-        hashlib.sha256(json.dumps([incident.id, a, b]).encode()).hexdigest()[:32]
-        for a, b in zip(rows["account_id"], rows["asset"], strict=True)
-    ]
-    scales = [snapshot.assets[a].scale for a in rows["asset"]]
+    loss_units = np.asarray(rows["loss_units"], dtype=object)
+    if in_kind:
+        full = values == losses.astype(object)
+        safe = np.where(losses.astype(object) == 0, 1, losses.astype(object))
+        units_out = np.where(full, loss_units, loss_units * values // safe)
+    else:
+        units_out = values
     kind = "in_kind" if in_kind else ("iou" if policy is Policy.HAIRCUT else "cash")
-    return pa.table(
+    iou = losses if policy is Policy.HAIRCUT else np.zeros(len(losses), dtype=np.uint64)
+    table = _plan_text(
+        snapshot,
+        incident.id,
+        rows,
+        scale,
+        currency,
+        kind,
         {
-            "payout_id": payout_ids,
-            "account_id": rows["account_id"],
-            "asset": rows["asset"],
-            "loss": [
-                canonical(Decimal(u).scaleb(-s)) for u, s in zip(rows["loss_units"], scales, strict=True)
-            ],
-            "loss_value": [canonical(Decimal(v).scaleb(-scale)) for v in rows["loss_value_units"]],
-            "compensation": [kind] * n,
-            "compensation_asset": rows["asset"] if in_kind else [currency] * n,
-            "compensation_amount": [
-                canonical(Decimal(u).scaleb(-(s if in_kind else scale)))
-                for u, s in zip(units_out, scales, strict=True)
-            ],
-            "compensation_value": [canonical(Decimal(v).scaleb(-scale)) for v in compensation_value],
-            "iou_value": [
-                canonical(Decimal(v).scaleb(-scale)) if policy is Policy.HAIRCUT else "0"
-                for v in rows["loss_value_units"]
-            ],
-            "sources": text,
+            "loss_value": losses,
+            "compensation_value": values,
+            "iou_value": iou,
+            **{f"source:{name}": shares for name, shares in sources.items()},
+        },
+        loss_units,
+        units_out,
+    )
+    return table, [int(v) for v in values]
+
+
+def _decimal_array(values: Any, scale: int) -> pa.Array:
+    """decimal128(38, scale) from exact non-negative integers."""
+    objects = np.asarray(values, dtype=object)
+    lo = (objects & ((1 << 64) - 1)).astype(np.uint64)
+    hi = (objects >> 64).astype(np.uint64)
+    buffer = pa.py_buffer(np.ascontiguousarray(np.stack([lo, hi], axis=1)).tobytes())
+    return pa.Array.from_buffers(pa.decimal128(38, scale), len(objects), [None, buffer])
+
+
+def _plan_text(
+    snapshot: Snapshot,
+    incident_id: str,
+    rows: dict[str, list[Any]],
+    scale: int,
+    currency: str,
+    kind: str,
+    fiat_columns: dict[str, Any],
+    loss_units: Any,
+    units_out: Any,
+) -> pa.Table:
+    """The payout plan as text columns (plain decimals at each asset's scale), sorted, with ids."""
+    con = duckdb.connect()
+    assets = np.asarray(rows["asset"], dtype=object)
+    parts: list[str] = []
+    source_names = [c for c in fiat_columns if c.startswith("source:")]
+    for code in dict.fromkeys(rows["asset"]):
+        idx = np.nonzero(assets == code)[0]
+        asset_scale = snapshot.assets[code].scale
+        out_scale = asset_scale if kind == "in_kind" else scale
+        segment = {
+            "account_id": pa.array([rows["account_id"][i] for i in idx], pa.string()),
+            "asset": pa.array([code] * len(idx), pa.string()),
+            "loss": _decimal_array(loss_units[idx], asset_scale),
+            "compensation_amount": _decimal_array(units_out[idx], out_scale),
+            **{
+                name: _decimal_array(np.asarray(column, dtype=object)[idx], scale)
+                for name, column in fiat_columns.items()
+            },
         }
-    ), compensation_value
+        name = f"segment_{len(parts)}"
+        con.register(name, pa.table(segment))
+        parts.append(name)
+    text_sources = (
+        ", ".join(
+            f'CASE WHEN "{c}" > 0 THEN \'{c[7:]}=\' || CAST("{c}" AS VARCHAR) END' for c in source_names
+        )
+        or "NULL"
+    )
+    quoted_id = incident_id.replace("'", "''")
+    select = (
+        f"SELECT substr(sha256('{quoted_id}' || chr(31) || account_id || chr(31) || asset), 1, 32) "
+        "AS payout_id, "
+        "account_id, asset, CAST(loss AS VARCHAR) AS loss, CAST(loss_value AS VARCHAR) AS loss_value, "
+        f"'{kind}' AS compensation, "
+        + ("asset" if kind == "in_kind" else f"'{currency}'")
+        + " AS compensation_asset, "
+        "CAST(compensation_amount AS VARCHAR) AS compensation_amount, "
+        "CAST(compensation_value AS VARCHAR) AS compensation_value, CAST(iou_value AS VARCHAR) AS iou_value, "
+        + "".join(f'CAST("{c}" AS VARCHAR) AS "{c}", ' for c in source_names)
+        + f"concat_ws(';', {text_sources}) AS sources FROM "
+    )
+    if not parts:
+        empty = {
+            c: pa.array([], pa.string())
+            for c in (
+                "payout_id",
+                "account_id",
+                "asset",
+                "loss",
+                "loss_value",
+                "compensation",
+                "compensation_asset",
+                "compensation_amount",
+                "compensation_value",
+                "iou_value",
+                "sources",
+            )
+        }
+        return pa.table(empty)
+    query = " UNION ALL ".join(select + part for part in parts) + " ORDER BY account_id, asset"
+    return con.sql(query).to_arrow_table()
 
 
 def _reconcile(total: int, steps: tuple[Step, ...], losses: list[int], paid: list[int]) -> None:
