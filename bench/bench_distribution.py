@@ -39,22 +39,57 @@ def workload(folder: Path, claims: int) -> None:
     parts, pools = [], {}
     for code in ASSETS:
         units = np.maximum(1, rng.lognormal(18, 2, accounts)).astype(np.int64)
-        as_decimal = pa.Array.from_buffers(pa.decimal128(38, 8), accounts,
-                                           [None, pa.array(units).cast(pa.decimal128(38, 0)).buffers()[1]])
-        parts.append(pa.table({"account_id": ids, "asset": pa.array([code] * accounts),
-                               "amount": as_decimal.cast(pa.decimal128(38, 18))}))
+        as_decimal = pa.Array.from_buffers(
+            pa.decimal128(38, 8), accounts, [None, pa.array(units).cast(pa.decimal128(38, 0)).buffers()[1]]
+        )
+        parts.append(
+            pa.table(
+                {
+                    "account_id": ids,
+                    "asset": pa.array([code] * accounts),
+                    "amount": as_decimal.cast(pa.decimal128(38, 18)),
+                }
+            )
+        )
         pools[code] = Decimal(int(units.sum()) * 7 // 10).scaleb(-8)
     pq.write_table(pa.concat_tables(parts), folder / "balances.parquet")
-    pq.write_table(pa.table({"asset": ASSETS, "kind": ["crypto"] * 10, "scale": ["8"] * 10, "price": ["1"] * 10}),
-                   folder / "assets.parquet")
-    pq.write_table(pa.table({"wallet_id": [f"w{c}" for c in ASSETS], "asset": ASSETS, "storage": ["cold"] * 10,
-                             "owner": ["customer"] * 10, "amount": [f"{pools[c]:f}" for c in ASSETS]}),
-                   folder / "wallets.parquet")
-    pq.write_table(pa.table({"date": pa.array([], pa.string()), "category": pa.array([], pa.string()),
-                             "notional": pa.array([], pa.string())}), folder / "volumes.parquet")
-    (folder / "exchange.yaml").write_text(yaml.safe_dump({
-        "id": "bench", "name": "bench", "jurisdiction": "JP", "reporting_currency": "USD",
-        "as_of": "2026-09-30T00:00:00+00:00"}))
+    pq.write_table(
+        pa.table({"asset": ASSETS, "kind": ["crypto"] * 10, "scale": ["8"] * 10, "price": ["1"] * 10}),
+        folder / "assets.parquet",
+    )
+    pq.write_table(
+        pa.table(
+            {
+                "wallet_id": [f"w{c}" for c in ASSETS],
+                "asset": ASSETS,
+                "storage": ["cold"] * 10,
+                "owner": ["customer"] * 10,
+                "amount": [f"{pools[c]:f}" for c in ASSETS],
+            }
+        ),
+        folder / "wallets.parquet",
+    )
+    pq.write_table(
+        pa.table(
+            {
+                "date": pa.array([], pa.string()),
+                "category": pa.array([], pa.string()),
+                "notional": pa.array([], pa.string()),
+            }
+        ),
+        folder / "volumes.parquet",
+    )
+    (folder / "exchange.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "id": "bench",
+                "name": "bench",
+                "jurisdiction": "JP",
+                "reporting_currency": "USD",
+                "as_of": "2026-09-30T00:00:00+00:00",
+            }
+        )
+    )
 
 
 def pandas_baseline(folder: Path, pools: dict[str, Decimal]) -> dict[tuple[str, str], str]:
@@ -98,10 +133,19 @@ def main() -> None:
     start = time.perf_counter()
     expected = pandas_baseline(folder, pools)
     theirs = time.perf_counter() - start
-    got = {(a, s): d for a, s, d in zip(result.rows["account_id"].to_pylist(), result.rows["asset"].to_pylist(),
-                                        result.rows["distributed_amount"].to_pylist(), strict=True)}
+    got = {
+        (a, s): d
+        for a, s, d in zip(
+            result.rows["account_id"].to_pylist(),
+            result.rows["asset"].to_pylist(),
+            result.rows["distributed_amount"].to_pylist(),
+            strict=True,
+        )
+    }
     assert got == expected, "caspr and the pandas baseline disagree"
-    print(f"pandas + Decimal baseline: {theirs:.1f} s -> baseline / caspr = {theirs / ours:.1f}x (identical results)")
+    print(
+        f"pandas + Decimal baseline: {theirs:.1f} s -> baseline / caspr = {theirs / ours:.1f}x (identical results)"
+    )
 
 
 if __name__ == "__main__":

@@ -48,8 +48,24 @@ def main() -> None:
     args = parser.parse_args()
     folder = args.out / f"jp-large-{args.accounts}"
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "caspr.cli.main", "generate", "--accounts", str(args.accounts),
-                    "--seed", "1", "--format", "parquet", "--out", str(folder), "--force"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "caspr.cli.main",
+            "generate",
+            "--accounts",
+            str(args.accounts),
+            "--seed",
+            "1",
+            "--format",
+            "parquet",
+            "--out",
+            str(folder),
+            "--force",
+        ],
+        check=True,
+    )
     generation = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     snapshot = load_snapshot(folder) if args.accounts <= 1_000_000 else None
@@ -70,7 +86,9 @@ def main() -> None:
 
     def floor():
         with duckdb.connect() as con:
-            return con.sql(f"SELECT asset, sum(amount) FROM read_parquet('{parquet}') GROUP BY asset").fetchall()
+            return con.sql(
+                f"SELECT asset, sum(amount) FROM read_parquet('{parquet}') GROUP BY asset"
+            ).fetchall()
 
     def pandas_baseline():
         import pandas as pd
@@ -89,7 +107,9 @@ def main() -> None:
     if not args.skip_pandas:
         pandas_s, sums = timed(pandas_baseline, 1)
         assert {str(k): v for k, v in sums.items()} == liabilities, "pandas and engine disagree"
-        print(f"pandas + Decimal (liabilities only): {pandas_s:.1f} s -> pandas/engine = {pandas_s / engine_s:.1f}x")
+        print(
+            f"pandas + Decimal (liabilities only): {pandas_s:.1f} s -> pandas/engine = {pandas_s / engine_s:.1f}x"
+        )
 
 
 if __name__ == "__main__":

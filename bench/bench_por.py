@@ -45,8 +45,24 @@ def main() -> None:
     args = parser.parse_args()
     folder = args.out / f"jp-large-{args.accounts}"
     if not (folder / "exchange.yaml").exists():
-        subprocess.run([sys.executable, "-m", "caspr.cli.main", "generate", "--accounts", str(args.accounts),
-                        "--seed", "1", "--format", "parquet", "--out", str(folder), "--force"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "caspr.cli.main",
+                "generate",
+                "--accounts",
+                str(args.accounts),
+                "--seed",
+                "1",
+                "--format",
+                "parquet",
+                "--out",
+                str(folder),
+                "--force",
+            ],
+            check=True,
+        )
     _, snapshot = loader._collect(folder)  # noqa: SLF001 - validated by generation; skip a second pass
     assets = len(snapshot.assets)
     times = []
@@ -76,13 +92,19 @@ def main() -> None:
 
     ours = n / build_s
     peer = peer_n / peer_s
-    print(f"workload: {n:,} customers x {assets} assets (jp-large, parquet), tree height {result.root['height']}, "
-          f"{result.hashes:,} hashes (leaf {leaf_len} B, node {node_len} B)")
+    print(
+        f"workload: {n:,} customers x {assets} assets (jp-large, parquet), tree height {result.root['height']}, "
+        f"{result.hashes:,} hashes (leaf {leaf_len} B, node {node_len} B)"
+    )
     print(f"caspr por build (tree + proof store): {build_s:.1f} s = {ours:,.0f} leaves/s")
-    print(f"pymerkle {peer_n:,} leaves (plain tree, no sums): {peer_s:.1f} s = {peer:,.0f} leaves/s "
-          f"-> caspr/pymerkle = {ours / peer:.1f}x")
-    print(f"SHA-256 bound, one core: {bound:.1f} s ({n / bound:,.0f} leaves/s); both cores: {bound / 2:.1f} s "
-          f"-> caspr / bound(2 cores) = {build_s / (bound / 2):.2f}x")
+    print(
+        f"pymerkle {peer_n:,} leaves (plain tree, no sums): {peer_s:.1f} s = {peer:,.0f} leaves/s "
+        f"-> caspr/pymerkle = {ours / peer:.1f}x"
+    )
+    print(
+        f"SHA-256 bound, one core: {bound:.1f} s ({n / bound:,.0f} leaves/s); both cores: {bound / 2:.1f} s "
+        f"-> caspr / bound(2 cores) = {build_s / (bound / 2):.2f}x"
+    )
 
 
 if __name__ == "__main__":

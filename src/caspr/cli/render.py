@@ -392,3 +392,104 @@ def compensation_view(summary: dict[str, Any]) -> Group:
             )
         )
     return Group(*parts)
+
+
+def incidents_table(rows: list[dict[str, Any]]) -> Table:
+    """The incident library, one line each."""
+    table = Table(title=f"Incident library ({len(rows)} rows)", title_justify="left")
+    for header in (
+        "id",
+        "date",
+        "jurisdiction",
+        "kind",
+        "storage",
+        "loss USD",
+        "compensated",
+        "excluded from fit",
+    ):
+        table.add_column(header, justify="right" if header == "loss USD" else "left")
+    for r in rows:
+        loss = money(Decimal(r["loss_usd"])) if r["loss_usd"] else "—"
+        table.add_row(
+            r["id"],
+            r["date"],
+            r["jurisdiction"] or "—",
+            r["kind"],
+            r["storage"],
+            loss,
+            r["compensated"],
+            r["excluded_from_custody_fit"] or "",
+        )
+    return table
+
+
+def stress_view(doc: dict[str, Any]) -> Group:
+    """Stress results with the fitted model's parameters."""
+    cur = doc["currency"]
+    table = Table(
+        title=f"Annual outflow losses over {doc['years']:,} simulated years (seed {doc['seed']})",
+        title_justify="left",
+        show_header=False,
+    )
+    table.add_row("customer crypto", f"{money(Decimal(doc['customer_crypto']))} {cur}")
+    table.add_row("mean annual loss", f"{money(Decimal(doc['mean_annual_loss']))} {cur}")
+    for level, value in doc["value_at_risk"].items():
+        table.add_row(f"VaR {level}", f"{money(Decimal(value))} {cur}")
+        table.add_row(
+            f"expected shortfall {level}", f"{money(Decimal(doc['expected_shortfall'][level]))} {cur}"
+        )
+    table.add_row(
+        "reserve + eligible insurance", f"{money(Decimal(doc['capacity_reserve_plus_insurance']))} {cur}"
+    )
+    table.add_row(
+        "P(a year's losses exceed it)", percent(Decimal(doc["probability_capacity_short"]), Decimal(1), 3)
+    )
+    table.add_row("P(any loss in a year)", percent(Decimal(doc["probability_any_loss"]), Decimal(1), 3))
+    model = doc["model"]
+    freq, sev = model["frequency"], model["severity_share"]
+    note = Text(
+        f"model: λ = {freq['lambda_per_exchange_year']} incidents per exchange-year "
+        f"({freq['incidents']} incidents, {freq['years']}, {freq['exchanges_at_risk']} exchanges at risk; "
+        f"dispersion {freq['dispersion_index']}, p = {freq['dispersion_test_p']}); severity share "
+        f"Beta({sev['a']}, {sev['b']}), mean {sev['mean']}, KS p = {sev['ks_p']}",
+        style="dim",
+    )
+    return Group(table, note)
+
+
+def backtest_view(doc: dict[str, Any]) -> Group:
+    """Per historical case: custody, loss, requirement, covered."""
+    table = Table(
+        title=f"Backtest of {doc['regime']} [{doc['status']}] against history", title_justify="left"
+    )
+    for header in ("incident", "date", "custody JPY", "loss JPY", "required JPY", "covered"):
+        table.add_column(header, justify="right" if "JPY" in header else "left")
+    for c in doc["cases"]:
+        table.add_row(
+            c["id"],
+            c["date"],
+            money(Decimal(c["custody_jpy"])),
+            money(Decimal(c["loss_jpy"])),
+            money(Decimal(c["requirement_jpy"])),
+            Text("yes", style="green") if c["covered"] else Text("no", style="red"),
+        )
+    assumptions = ", ".join(f"{k} {v}" for k, v in doc["assumptions"].items())
+    summary = Text(
+        f"covered: {percent(Decimal(doc['covered_share_by_count']), Decimal(1))} of incidents, "
+        f"{percent(Decimal(doc['covered_share_by_value']), Decimal(1))} of the value lost "
+        f"(assumptions: {assumptions})"
+    )
+    return Group(table, summary)
+
+
+def calibration_view(doc: dict[str, Any]) -> Group:
+    """The calibrated parameters and their cost across the market."""
+    lines = [
+        f"target: {doc['target']}",
+        f"multiplier on the custody rates: {doc['multiplier_on_custody_rates']}",
+        *(f"  {k} = {v}" for k, v in doc["parameters"].items()),
+        f"achieved: {doc['achieved']}",
+        f"cost across the market: ¥{money(Decimal(doc['market_cost_jpy']))} "
+        f"(¥{money(Decimal(doc['market_cost_at_defaults_jpy']))} at the default parameters)",
+    ]
+    return Group(*(Text(line) for line in lines), Text(doc["method"], style="dim"))
