@@ -654,6 +654,17 @@ def _demo_por(snapshot: Snapshot, folder: Path) -> None:
     )
 
 
+def _demo_calibration(snapshot: Snapshot, folder: Path) -> None:
+    model = fit_model()
+    result = stress_run(snapshot, model, 200_000, 2026, (Decimal("0.99"), Decimal("0.995")))
+    plot = folder / f"stress-{snapshot.exchange.id}.png"
+    stress_plot(result, plot)
+    console.print(render.stress_view({**result.to_dict(), "model": model.to_dict()}))
+    console.print(f"exceedance curve: {plot}")
+    console.print(render.backtest_view(run_backtest().to_dict()))
+    console.print(render.calibration_view(run_calibration(Decimal("0.5")).to_dict()))
+
+
 def _demo_incident(snapshot: Snapshot, folder: Path, engine: Engine) -> None:
     wallets = engine.table("wallets").to_pyarrow().to_pylist()
     cold = next(
@@ -740,7 +751,9 @@ def demo(
     _demo_distribution(snapshot, folder, engine)
     console.rule("[bold]7. Reserve requirement and funding under the regimes that apply")
     print_report(run_assessment(snapshot, None, None, None, engine), AssessFormat.TABLE)
-    console.rule("[bold]8. Every other regime, each on a synthetic exchange of its own market")
+    console.rule("[bold]8. Is the rule calibrated right? Stress, backtest against history, calibration")
+    _demo_calibration(snapshot, folder)
+    console.rule("[bold]9. Every other regime, each on a synthetic exchange of its own market")
     reports = [
         run_assessment(_demo_snapshot(folder, peer, size, seed), None, None, None)
         for peer, size in DEMO_PEERS
