@@ -31,10 +31,16 @@ FLOOR_ONLY_RULE = "each share floored to the asset's minimal unit; what is left 
 class Allocation:
     """Shares of one pool (same order as the claims), and what is left undistributed."""
 
-    shares: list[int]
+    values: Any
+    """The shares as an integer array (uint64 when they fit, Python integers otherwise)."""
     undistributed: int
     bonus_units: int
     """How many minimal units the largest-remainder step handed out."""
+
+    @property
+    def shares(self) -> list[int]:
+        """The shares as Python integers."""
+        return list(self.values.tolist())
 
 
 def allocate(
@@ -61,29 +67,35 @@ def allocate(
         raise ValueError(msg)
     total = int(exact.sum(dtype=object)) if len(exact) else 0
     if total == 0:
-        return Allocation([0] * len(exact), pool, 0)
+        return Allocation(np.zeros(len(exact), dtype=np.uint64), pool, 0)
     if pool >= total:
-        return Allocation(exact.tolist(), pool - total, 0)
+        return Allocation(exact.copy(), pool - total, 0)
     fast = _fast_path(pool, small, total) if small is not None and not integers_only else None
     if fast is not None:
         quotients, remainders = fast
-        shares: list[int] = quotients.tolist()
         left = pool - int(quotients.sum(dtype=object))
         if largest_remainder and left:
-            order = np.lexsort((np.asarray(tie_rank), -remainders.astype(np.int64)))
-            for index in order[:left].tolist():
-                shares[index] += 1
-            return Allocation(shares, 0, left)
-        return Allocation(shares, left, 0)
+            quotients[_top(remainders, np.asarray(tie_rank), left)] += np.uint64(1)
+            return Allocation(quotients, 0, left)
+        return Allocation(quotients, left, 0)
     products = exact.astype(object) * pool
     quotient_objects = products // total
-    shares = quotient_objects.tolist()
     left = pool - int(quotient_objects.sum())
     if not largest_remainder or left == 0:
-        return Allocation(shares, left, 0)
+        return Allocation(quotient_objects, left, 0)
     for index in _largest(products - quotient_objects * total, total, left, np.asarray(tie_rank)):
-        shares[index] += 1
-    return Allocation(shares, 0, left)
+        quotient_objects[index] += 1
+    return Allocation(quotient_objects, 0, left)
+
+
+def _top(remainders: Any, tie_rank: Any, k: int) -> Any:
+    """Indices of the ``k`` largest uint64 remainders, ties by ``tie_rank`` ascending, in O(n)."""
+    negated = -remainders.astype(np.int64)  # remainders < 2^63 on the fast path
+    threshold = np.partition(negated, k - 1)[k - 1]
+    above = np.nonzero(negated < threshold)[0]
+    tied = np.nonzero(negated == threshold)[0]
+    chosen = tied[np.argsort(tie_rank[tied], kind="stable")[: k - len(above)]]
+    return np.concatenate([above, chosen])
 
 
 def _small(claims: Sequence[int]) -> Any:

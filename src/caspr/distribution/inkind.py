@@ -120,6 +120,17 @@ def _decimal(values: list[int], scale: int) -> pa.Array:
     return pa.Array.from_buffers(pa.decimal128(38, scale), len(values), [None, buffer])
 
 
+def _rows_by_asset(assets: pa.Array) -> dict[str, Any]:
+    """Row indices of each asset, in row order (one dictionary encoding, one stable sort)."""
+    encoded = pc.dictionary_encode(assets)
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(encoded.dictionary)))])
+    return {
+        str(name): order[bounds[i] : bounds[i + 1]] for i, name in enumerate(encoded.dictionary.to_pylist())
+    }
+
+
 def hold_reasons(engine: Engine, plan: Plan) -> dict[str, str]:
     """Account id → why it is held (KYC, status, named accounts, disputed claims)."""
     reasons: dict[str, str] = {}
@@ -164,24 +175,26 @@ def distribute_in_kind(snapshot: Snapshot, plan: Plan, engine: Engine | None = N
     held_mask = pc.is_in(accounts, value_set=held_ids)
     asset_column = balances["asset"].combine_chunks()
     amounts = balances["amount"].combine_chunks()
+    held_flags = held_mask.to_numpy(zero_copy_only=False)
+    rows_of = _rows_by_asset(asset_column)
     pool_by_asset = pools(snapshot, engine, plan)
     tables, summaries = [], []
     for code, asset in snapshot.assets.items():
-        mask = pc.equal(asset_column, code)
-        claims = _ints(pc.filter(amounts, mask).cast(pa.decimal128(38, asset.scale)))
+        index = rows_of.get(code, np.zeros(0, dtype=np.int64))
+        take = pa.array(index)
+        claims = _ints(amounts.take(take).cast(pa.decimal128(38, asset.scale)))
         pool = asset.to_units(asset.quantize(pool_by_asset[code]))
-        ranks = rank[np.asarray(mask)]
+        ranks = rank[index]
         allocation = allocate(pool, claims, ranks, plan.rounding is Rounding.LARGEST_REMAINDER)
-        shares = allocation.shares
+        shares = allocation.values
         de_minimis = 0
         if plan.de_minimis > 0 and asset.price > 0:
             threshold = int(plan.de_minimis / asset.price * Decimal(10) ** asset.scale)
-            for i, share in enumerate(shares):
-                if share > 0 and share < threshold:
-                    shares[i] = 0
-                    de_minimis += 1
-        held = pc.filter(held_mask, mask).to_numpy(zero_copy_only=False)
-        share_array = np.array(shares, dtype=object)
+            small = (shares > 0) & (shares < threshold)
+            de_minimis = int(small.sum())
+            shares = np.where(small, 0, shares).astype(shares.dtype)
+        held = held_flags[index]
+        share_array = shares.astype(object)
         distributed = int(share_array.sum()) if len(shares) else 0
         summary = AssetSummary(
             code,
@@ -200,8 +213,8 @@ def distribute_in_kind(snapshot: Snapshot, plan: Plan, engine: Engine | None = N
         tables.append(
             pa.table(
                 {
-                    "account_id": pc.filter(accounts, mask),
-                    "asset": pc.filter(asset_column, mask),
+                    "account_id": accounts.take(take),
+                    "asset": asset_column.take(take),
                     "claim": _decimal(claims, asset.scale),
                     "distributed": _decimal(shares, asset.scale),
                     "held": pa.array(held, pa.bool_()),
