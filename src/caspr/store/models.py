@@ -1,0 +1,126 @@
+"""The persistent store (SQLAlchemy 2): SQLite by default, PostgreSQL in production.
+
+Money columns are exact: ``NUMERIC(38, 18)`` (never float). Component trees and findings
+are stored as the same JSON the CLI prints. Snapshot data itself stays in its files; the
+store keeps their path and content hash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, MetaData, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+MONEY = Numeric(38, 18, asdecimal=True)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a stable naming convention (so migrations are reproducible)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def utcnow() -> dt.datetime:
+    """Now, in UTC."""
+    return dt.datetime.now(tz=dt.UTC)
+
+
+class Exchange(Base):
+    """An exchange known to the service."""
+
+    __tablename__ = "exchanges"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    jurisdiction: Mapped[str] = mapped_column(String(10))
+    administered: Mapped[bool] = mapped_column(default=False)
+
+
+class Snapshot(Base):
+    """A registered snapshot folder (the data stays in its files)."""
+
+    __tablename__ = "snapshots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    exchange_id: Mapped[str] = mapped_column(ForeignKey("exchanges.id"))
+    path: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    as_of: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    registered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Assessment(Base):
+    """One regime's assessment of one snapshot, with its full component tree."""
+
+    __tablename__ = "assessments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"))
+    exchange_id: Mapped[str] = mapped_column(ForeignKey("exchanges.id"))
+    regime: Mapped[str] = mapped_column(String(50))
+    requirement: Mapped[Decimal] = mapped_column(MONEY)
+    funding: Mapped[Decimal] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(String(3))
+    document: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Payout(Base):
+    """A recorded payout; the id is deterministic, so it is recorded once."""
+
+    __tablename__ = "payouts"
+    payout_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    exchange_id: Mapped[str] = mapped_column(ForeignKey("exchanges.id"))
+    run_id: Mapped[str] = mapped_column(String(100))
+    account_id: Mapped[str] = mapped_column(String(100), index=True)
+    asset: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    source: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiKey(Base):
+    """An API key, stored as its SHA-256 (the key itself is shown once, at creation)."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    exchange_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    account_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class IdempotencyRecord(Base):
+    """The first response to a POST with a given Idempotency-Key (replayed on repeats)."""
+
+    __tablename__ = "idempotency"
+    __table_args__ = (UniqueConstraint("key", "principal"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200))
+    principal: Mapped[str] = mapped_column(String(64))
+    route: Mapped[str] = mapped_column(String(200))
+    body_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, object]] = mapped_column(JSON)
+
+
+class AuditEntry(Base):
+    """One state change, chained by hash to the one before (tamper-evident)."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(100))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))

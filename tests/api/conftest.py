@@ -1,0 +1,82 @@
+"""The service under test, on SQLite and on a real PostgreSQL (a fresh schema per test)."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+import time
+import uuid
+
+import pytest
+import sqlalchemy as sa
+import uvicorn
+from fastapi.testclient import TestClient
+
+from caspr.api.app import create_app, hash_key
+from caspr.store import make_engine, sessions, transaction
+from caspr.store.models import ApiKey
+
+POSTGRES = "postgresql+psycopg://root@127.0.0.1:5432/test"
+
+
+def postgres_reachable() -> bool:
+    try:
+        with sa.create_engine(POSTGRES).connect() as connection:
+            connection.execute(sa.text("select 1"))
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    """A database URL; PostgreSQL tests skip (visibly) when no server answers on 127.0.0.1:5432."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'caspr.sqlite'}"
+        return
+    if not postgres_reachable():
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432 (CI starts it; see .ci/run)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+def make_key(url: str, role: str, exchange: str | None = None, account: str | None = None) -> str:
+    key = "caspr_" + secrets.token_urlsafe(16)
+    engine = make_engine(url)
+    with transaction(sessions(engine)) as session:
+        session.add(ApiKey(key_hash=hash_key(key), role=role, exchange_id=exchange, account_id=account))
+    engine.dispose()
+    return key
+
+
+@pytest.fixture
+def service(database):
+    """(TestClient, url) for the app on ``database``."""
+    app = create_app(database)
+    with TestClient(app) as client:
+        yield client, database
+
+
+@pytest.fixture
+def live_server(database):
+    """A real uvicorn server on a free loopback port, for concurrency tests."""
+    app = create_app(database)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", database
+    server.should_exit = True
+    thread.join(timeout=10)
