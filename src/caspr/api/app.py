@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -130,6 +131,8 @@ def principal(request: Request, authorization: Annotated[str | None, Header()] =
 
 
 Caller = Annotated[Principal, Depends(principal)]
+RowId = Annotated[int, PathParam(ge=1, le=2**62)]
+"""A database row id: bounded so no path can overflow a 64-bit column."""
 
 
 def create_app(url: str | None = None) -> FastAPI:  # noqa: PLR0915 - the routes are the app
@@ -271,7 +274,7 @@ def create_app(url: str | None = None) -> FastAPI:  # noqa: PLR0915 - the routes
     @app.post("/api/v1/snapshots/{snapshot_id}/assessments", status_code=201)
     def run_assessment(
         request: Request,
-        snapshot_id: int,
+        snapshot_id: RowId,
         who: Caller,
         idempotency_key: Annotated[str | None, Header()] = None,
     ) -> JSONResponse:
@@ -305,7 +308,7 @@ def create_app(url: str | None = None) -> FastAPI:  # noqa: PLR0915 - the routes
         return idempotent(request, who, idempotency_key, {"snapshot_id": snapshot_id}, work)
 
     @app.get("/api/v1/assessments/{assessment_id}")
-    def get_assessment(assessment_id: int, who: Caller) -> dict[str, Any]:
+    def get_assessment(assessment_id: RowId, who: Caller) -> dict[str, Any]:
         """One stored assessment with its full component tree."""
         with factory() as session:
             row = session.get(m.Assessment, assessment_id)
