@@ -233,3 +233,26 @@ def test_audit_log_detects_altered_removed_and_reordered_entries(service, tmp_pa
     assert reordered.first_bad == 3
     assert "does not follow" in reordered.reason
     engine.dispose()
+
+
+def test_money_round_trips_exactly(service):
+    client, url = service
+    key = make_key(url, "exchange", "tiny-jp")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "insert into exchanges (id, name, jurisdiction, administered) "
+                "values ('tiny-jp', 'Tiny', 'JP', false)"
+            )
+        )
+    amount = "12345678901234567890.123456789012345678"  # 38 significant digits: no float holds this
+    payout = {"exchange_id": "tiny-jp", "run_id": "r", "account_id": "A1", "asset": "ETH", "amount": amount}
+    created = client.post("/api/v1/payouts", json=payout, headers=headers(key, "m1"))
+    assert created.status_code == 201, created.text
+    assert created.json()["amount"] == amount
+    assert (
+        client.get(f"/api/v1/payouts/{created.json()['payout_id']}", headers=headers(key)).json()["amount"]
+        == amount
+    )
+    engine.dispose()

@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from caspr.api import jobs
 from caspr.assess import assess
 from caspr.errors import CasprError, InputError
 from caspr.snapshot.loader import load_snapshot
@@ -87,6 +88,16 @@ class PayoutIn(BaseModel):
     asset: str = Field(min_length=1, max_length=20)
     amount: str = Field(pattern=r"^(0|[1-9][0-9]{0,19})(\.[0-9]{1,18})?$")
     source: str = Field(default="direct", max_length=50)
+
+
+class DistributionIn(BaseModel):
+    """Start a distribution job (in kind, Japan's defaults unless a plan is given)."""
+
+    model_config = ConfigDict(extra="forbid")
+    plan: dict[str, Any] = Field(default_factory=dict)
+    batch_size: int = Field(default=1000, ge=1, le=100_000)
+    throttle_ms: int = Field(default=0, ge=0, le=10_000)
+    """Pause between batches, to spare a production database."""
 
 
 class CalibrationIn(BaseModel):
@@ -149,6 +160,7 @@ def create_app(url: str | None = None) -> FastAPI:  # noqa: PLR0915 - the routes
         redoc_url=None,
     )
     app.state.factory = factory
+    jobs.resume(factory)
 
     @app.exception_handler(ProblemError)
     async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
@@ -430,6 +442,69 @@ def create_app(url: str | None = None) -> FastAPI:  # noqa: PLR0915 - the routes
         if not visible or payout is None:
             raise ProblemError(404, "Not found", f"no payout {payout_id}")
         return _payout_json(payout)
+
+    @app.post("/api/v1/snapshots/{snapshot_id}/distributions", status_code=202)
+    def start_distribution(
+        request: Request,
+        snapshot_id: RowId,
+        body: DistributionIn,
+        who: Caller,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        """Start a distribution job over a registered snapshot; read its progress at /api/v1/jobs/{id}."""
+        with factory() as session:
+            row = session.get(m.Snapshot, snapshot_id)
+        if row is None:
+            raise ProblemError(404, "Not found", f"no snapshot {snapshot_id}")
+        may_read_exchange(who, row.exchange_id)
+        may_write(who, row.exchange_id)
+        try:
+            from caspr.distribution.plan import Plan  # noqa: PLC0415
+
+            Plan.model_validate(body.plan)
+        except ValueError as exc:
+            raise ProblemError(422, "Invalid plan", str(exc).splitlines()[0]) from exc
+        started: list[int] = []
+
+        def work(session: Session) -> tuple[int, dict[str, Any]]:
+            run_id = f"snapshot-{snapshot_id}-" + payload_hash(body.plan)[:12]
+            job = m.Job(
+                kind="distribution",
+                exchange_id=row.exchange_id,
+                snapshot_id=snapshot_id,
+                run_id=run_id,
+                parameters=body.model_dump(),
+                status="running",
+                done=0,
+                total=0,
+            )
+            session.add(job)
+            session.flush()
+            started.append(job.id)
+            return 202, {"job_id": job.id, "run_id": run_id, "status": "running"}
+
+        response = idempotent(request, who, idempotency_key, body.model_dump(), work)
+        for job_id in started:
+            jobs.start(factory, job_id)
+        return response
+
+    @app.get("/api/v1/jobs/{job_id}")
+    def get_job(job_id: RowId, who: Caller) -> dict[str, Any]:
+        """A job's status and progress."""
+        with factory() as session:
+            job = session.get(m.Job, job_id)
+        if job is None or who.role == "customer":
+            raise ProblemError(404, "Not found", f"no job {job_id}")
+        may_read_exchange(who, job.exchange_id)
+        return {
+            "job_id": job.id,
+            "kind": job.kind,
+            "run_id": job.run_id,
+            "status": job.status,
+            "done": job.done,
+            "total": job.total,
+            "detail": job.detail,
+        }
 
     @app.post("/api/v1/calibrations")
     def run_calibration(

@@ -9,11 +9,57 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, MetaData, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-MONEY = Numeric(38, 18, asdecimal=True)
+
+class Money(TypeDecorator[Decimal]):
+    """An exact amount: NUMERIC(38, 18) on PostgreSQL; decimal text on SQLite.
+
+    SQLite has no decimal type (a NUMERIC column would store binary floats), so there the
+    canonical decimal string is stored in a TEXT column and read back as a Decimal.
+    Arithmetic on money is done in Python, never by SQLite.
+    """
+
+    impl = Numeric(38, 18, asdecimal=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        """TEXT on SQLite, NUMERIC(38, 18) elsewhere."""
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(60))
+        return dialect.type_descriptor(Numeric(38, 18, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Any) -> Any:
+        """Decimal in; decimal text for SQLite."""
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            msg = f"money must be a Decimal, got {type(value).__name__}"
+            raise TypeError(msg)
+        return f"{value:f}" if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        """Always a Decimal out."""
+        if value is None:
+            return None
+        return Decimal(value) if isinstance(value, str) else value
+
+
+MONEY = Money()
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -124,3 +170,20 @@ class AuditEntry(Base):
     payload_hash: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class Job(Base):
+    """A long run (a distribution) with its progress; resumed on restart until done."""
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    exchange_id: Mapped[str] = mapped_column(ForeignKey("exchanges.id"))
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"))
+    run_id: Mapped[str] = mapped_column(String(100))
+    parameters: Mapped[dict[str, object]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20))  # running | done | failed
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -9,10 +9,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from caspr.store.models import Money
+
 revision = "0001"
 down_revision = None
 
-MONEY = sa.Numeric(38, 18, asdecimal=True)
+MONEY = Money()
+"""NUMERIC(38, 18) on PostgreSQL, decimal text on SQLite (never a float)."""
 
 
 def upgrade() -> None:
