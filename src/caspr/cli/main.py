@@ -736,6 +736,66 @@ def _demo_por(snapshot: Snapshot, folder: Path) -> None:
     )
 
 
+def _demo_service(folder: Path, snapshot: Snapshot) -> None:
+    import secrets  # noqa: PLC0415
+
+    from fastapi.testclient import TestClient  # noqa: PLC0415
+
+    from caspr.api.app import create_app, hash_key  # noqa: PLC0415
+    from caspr.store import make_engine, sessions, transaction, verify_audit  # noqa: PLC0415
+    from caspr.store.models import ApiKey  # noqa: PLC0415
+
+    url = f"sqlite:///{folder / 'service.sqlite'}"
+    app = create_app(url)
+    keys = {}
+    engine = make_engine(url)
+    for role, account in (("administrator", None), ("customer", "A00000002"), ("regulator", None)):
+        keys[role] = "caspr_" + secrets.token_urlsafe(16)
+        with transaction(sessions(engine)) as session:
+            session.add(
+                ApiKey(
+                    key_hash=hash_key(keys[role]),
+                    role=role,
+                    account_id=account,
+                    exchange_id=None if role == "regulator" else snapshot.exchange.id,
+                )
+            )
+    tag = secrets.token_hex(3)
+
+    def auth(role: str, key: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {keys[role]}", **({"Idempotency-Key": key} if key else {})}
+
+    with TestClient(app) as client:
+        registered = client.post(
+            "/api/v1/snapshots", json={"path": str(snapshot.root)}, headers=auth("administrator", f"s-{tag}")
+        ).json()
+        payout = {
+            "exchange_id": snapshot.exchange.id,
+            "run_id": f"demo-{tag}",
+            "account_id": "A00000002",
+            "asset": "BTC",
+            "amount": "0.01954527",
+        }
+        first = client.post("/api/v1/payouts", json=payout, headers=auth("administrator", f"p-{tag}"))
+        replay = client.post("/api/v1/payouts", json=payout, headers=auth("administrator", f"p-{tag}"))
+        changed = client.post(
+            "/api/v1/payouts", json={**payout, "amount": "1"}, headers=auth("administrator", f"p-{tag}")
+        )
+        mine = client.get("/api/v1/payouts", headers=auth("customer")).json()
+        other = client.get("/api/v1/payouts/does-not-exist", headers=auth("customer"))
+    with sessions(engine)() as session:
+        verdict = verify_audit(session)
+    console.print(
+        f"snapshot {registered['id']} registered; payout {first.status_code}, replay {replay.status_code} "
+        f"(same body: {first.json() == replay.json()}), same key with another body {changed.status_code}"
+    )
+    console.print(
+        f"customer A00000002 sees {len(mine)} payout(s) of its own; another id: {other.status_code}; "
+        f"audit chain: {'intact' if verdict.valid else 'BROKEN'} ({verdict.entries} entries)"
+    )
+    console.print("run it for real: caspr serve --db URL; OpenAPI at /api/v1/openapi.json")
+
+
 def _demo_calibration(snapshot: Snapshot, folder: Path) -> None:
     model = fit_model()
     result = stress_run(snapshot, model, 200_000, 2026, (Decimal("0.99"), Decimal("0.995")))
@@ -835,7 +895,9 @@ def demo(
     print_report(run_assessment(snapshot, None, None, None, engine), AssessFormat.TABLE)
     console.rule("[bold]8. Is the rule calibrated right? Stress, backtest against history, calibration")
     _demo_calibration(snapshot, folder)
-    console.rule("[bold]9. Every other regime, each on a synthetic exchange of its own market")
+    console.rule("[bold]9. The service: API keys, roles, idempotent payouts, the audit chain")
+    _demo_service(folder, snapshot)
+    console.rule("[bold]10. Every other regime, each on a synthetic exchange of its own market")
     reports = [
         run_assessment(_demo_snapshot(folder, peer, size, seed), None, None, None)
         for peer, size in DEMO_PEERS
