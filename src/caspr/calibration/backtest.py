@@ -178,13 +178,9 @@ def market(exchanges: int = 28, total: Decimal = Decimal("5000000000000"), seed:
 
     Sizes are heavy-tailed (lognormal, sigma 1.2) and seeded.
     """
-    weights = np.random.default_rng(seed).lognormal(0, 1.2, exchanges)
-    sizes = [
-        quantize(
-            total * Decimal(repr(float(w))) / Decimal(repr(float(weights.sum()))), 0, "ROUND_FLOOR"
-        )  # float-ok
-        for w in weights
-    ]
+    drawn = np.random.default_rng(seed).lognormal(0, 1.2, exchanges)
+    weights = [Decimal(repr(w)) for w in drawn.tolist()]  # the drawn weights' exact decimal text
+    sizes = [quantize(total * w / sum(weights, Decimal(0)), 0, "ROUND_FLOOR") for w in weights]
     return [
         Case(f"market-{i:02d}", ASSESSED_ON, size, Decimal(0), "synthetic market")
         for i, size in enumerate(sizes)

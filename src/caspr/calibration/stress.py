@@ -32,12 +32,12 @@ OUTFLOW_RISKS = frozenset(
 
 def simulate(
     model: LossModel,
-    custody: float,
+    custody: float,  # float-ok: statistics, not money
     years: int,
     seed: int,  # float-ok: simulation input
     negative_binomial: bool = False,
 ) -> Any:
-    """Annual losses for ``years`` simulated exchange-years (float64 array)."""
+    """Annual losses for ``years`` simulated exchange-years (a NumPy array of binary floats)."""
     rng = np.random.default_rng(seed)
     if negative_binomial and model.nb_size:
         size = model.nb_size
@@ -153,7 +153,10 @@ def plot(result: StressResult, path: Path) -> None:
     figure, axis = plt.subplots(figsize=(8, 4.5), dpi=110)
     axis.loglog(losses, exceed, color="#1f4e79", label="P(annual loss ≥ x)")
     axis.axvline(
-        float(result.capacity), color="#2e7d32", linestyle="--", label="reserve + insurance"
+        float(result.capacity),  # float-ok: a plot coordinate
+        color="#2e7d32",
+        linestyle="--",
+        label="reserve + insurance",
     )  # float-ok
     for level, value in result.var.items():
         axis.axvline(float(value), color="#c62828", linestyle=":", label=f"VaR {level}")  # float-ok

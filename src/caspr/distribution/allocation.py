@@ -108,7 +108,7 @@ def _small(claims: Sequence[int]) -> Any:
 
 def _largest(remainders: Any, total: int, k: int, tie_rank: Any) -> list[int]:
     """Indices of the ``k`` largest remainders, ties by ``tie_rank`` ascending (exact)."""
-    keys = (remainders / total).astype(np.float64)  # correctly rounded true division
+    keys = (remainders / total).astype(np.float64)  # float-ok: ranking key; near-ties exact
     order = np.lexsort((tie_rank, -keys))
     boundary = keys[order[k - 1]]
     # keys within a relative 1e-12 of the cut may hide an exact difference: rank those exactly
@@ -144,7 +144,8 @@ def _fast_path(pool: int, c: Any, total: int) -> tuple[Any, Any] | None:
     """
     if pool >= 2**63 or total >= 2**63 or len(c) == 0 or int(c.max()) >= 2**53:
         return None
-    q = np.floor(c.astype(np.float64) * (pool / total)).astype(np.uint64)
+    estimate = c.astype(np.float64) * (pool / total)  # float-ok: an estimate, corrected below
+    q = np.floor(estimate).astype(np.uint64)
     p_hi, p_lo = _mul(c, np.uint64(pool))
     q_hi, q_lo = _mul(q, np.uint64(total))
     lo = p_lo - q_lo  # the remainder c·pool − q·total, two's complement over (hi, lo)
