@@ -75,7 +75,7 @@ def allocate(
         quotients, remainders = fast
         left = pool - int(quotients.sum(dtype=object))
         if largest_remainder and left:
-            quotients[_top(remainders, np.asarray(tie_rank), left)] += np.uint64(1)
+            quotients[_top(remainders, tie_rank, left)] += np.uint64(1)
             return Allocation(quotients, 0, left)
         return Allocation(quotients, left, 0)
     products = exact.astype(object) * pool
@@ -83,7 +83,7 @@ def allocate(
     left = pool - int(quotient_objects.sum())
     if not largest_remainder or left == 0:
         return Allocation(quotient_objects, left, 0)
-    for index in _largest(products - quotient_objects * total, total, left, np.asarray(tie_rank)):
+    for index in _largest(products - quotient_objects * total, total, left, tie_rank):
         quotient_objects[index] += 1
     return Allocation(quotient_objects, 0, left)
 
@@ -94,7 +94,8 @@ def _top(remainders: Any, tie_rank: Any, k: int) -> Any:
     threshold = np.partition(negated, k - 1)[k - 1]
     above = np.nonzero(negated < threshold)[0]
     tied = np.nonzero(negated == threshold)[0]
-    chosen = tied[np.argsort(tie_rank[tied], kind="stable")[: k - len(above)]]
+    keys = np.asarray(tie_rank[tied])
+    chosen = tied[np.argsort(keys, kind="stable")[: k - len(above)]]
     return np.concatenate([above, chosen])
 
 
@@ -109,15 +110,25 @@ def _small(claims: Sequence[int]) -> Any:
 def _largest(remainders: Any, total: int, k: int, tie_rank: Any) -> list[int]:
     """Indices of the ``k`` largest remainders, ties by ``tie_rank`` ascending (exact)."""
     keys = (remainders / total).astype(np.float64)  # float-ok: ranking key; near-ties exact
-    order = np.lexsort((tie_rank, -keys))
-    boundary = keys[order[k - 1]]
+    boundary = -np.partition(-keys, k - 1)[k - 1]  # the k-th largest key
     # keys within a relative 1e-12 of the cut may hide an exact difference: rank those exactly
     low, high = boundary * (1 - 1e-12), boundary * (1 + 1e-12)
-    head = order[:k]
-    certain: list[int] = head[keys[head] > high].tolist()
+    certain: list[int] = np.nonzero(keys > high)[0].tolist()
     close = np.nonzero((keys >= low) & (keys <= high))[0]
-    exact = sorted(close.tolist(), key=lambda i: (-int(remainders[i]), int(tie_rank[i])))
-    return certain + exact[: k - len(certain)]
+    ties = np.asarray(tie_rank[close]).tolist()
+    exact = sorted(range(len(close)), key=lambda j: (-int(remainders[close[j]]), ties[j]))
+    return certain + [int(close[j]) for j in exact[: k - len(certain)]]
+
+
+class AccountKeys:
+    """Tie-break keys read lazily from an Arrow array of account ids (only for the few ties)."""
+
+    def __init__(self, ids: Any) -> None:
+        self.ids = ids
+
+    def __getitem__(self, index: Any) -> Any:
+        """The account ids at ``index`` (an integer array), as a NumPy array of strings."""
+        return np.asarray(self.ids.take(np.asarray(index, dtype=np.int64)).to_pylist(), dtype=object)
 
 
 _M32 = np.uint64(0xFFFFFFFF)

@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from caspr.distribution.allocation import FLOOR_ONLY_RULE, ROUNDING_RULE, allocate
+from caspr.distribution.allocation import FLOOR_ONLY_RULE, ROUNDING_RULE, AccountKeys, allocate
 from caspr.distribution.plan import Plan, Rounding
 from caspr.engine import Engine
 from caspr.invariants import check_distribution
@@ -167,9 +167,6 @@ def distribute_in_kind(snapshot: Snapshot, plan: Plan, engine: Engine | None = N
     engine = engine or Engine(snapshot)
     balances = engine.table("balances").to_pyarrow()
     accounts = balances["account_id"].combine_chunks()
-    unique = pc.unique(accounts)
-    sorted_ids = unique.take(pc.array_sort_indices(unique))
-    rank = pc.index_in(accounts, value_set=sorted_ids).to_numpy()
     reasons = hold_reasons(engine, plan)
     held_ids = pa.array(sorted(reasons), pa.string())
     held_mask = pc.is_in(accounts, value_set=held_ids)
@@ -184,7 +181,7 @@ def distribute_in_kind(snapshot: Snapshot, plan: Plan, engine: Engine | None = N
         take = pa.array(index)
         claims = _ints(amounts.take(take).cast(pa.decimal128(38, asset.scale)))
         pool = asset.to_units(asset.quantize(pool_by_asset[code]))
-        ranks = rank[index]
+        ranks = AccountKeys(accounts.take(take))  # ties by account id, read only for tied rows
         allocation = allocate(pool, claims, ranks, plan.rounding is Rounding.LARGEST_REMAINDER)
         shares = allocation.values
         de_minimis = 0
