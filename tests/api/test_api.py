@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -256,3 +257,41 @@ def test_money_round_trips_exactly(service):
         == amount
     )
     engine.dispose()
+
+
+def test_recording_an_incident_runs_the_waterfall_and_records_payouts_once(service, tmp_path):
+    client, url = service
+    key = make_key(url, "exchange", "tiny-jp")
+    root = write_snapshot(tmp_path / "tiny")
+    snapshot_id = client.post(
+        "/api/v1/snapshots", json={"path": str(root)}, headers=headers(key, "s")
+    ).json()["id"]
+    incident = {
+        "id": "api-hack",
+        "detected_at": "2026-10-01T00:00:00Z",
+        "kind": "hot_wallet_hack",
+        "outflows": [{"wallet": "btc-hot", "asset": "BTC", "amount": "0.05"}],
+    }
+    started = client.post(
+        f"/api/v1/snapshots/{snapshot_id}/incidents", json={"incident": incident}, headers=headers(key, "i1")
+    )
+    assert started.status_code == 202, started.text
+    job_id = started.json()["job_id"]
+    import time
+
+    for _ in range(200):
+        job = client.get(f"/api/v1/jobs/{job_id}", headers=headers(key)).json()
+        if job["status"] != "running":
+            break
+        time.sleep(0.05)
+    assert job["status"] == "done", job
+    # 0.05 BTC stolen from the customer hot wallet, shared by A1 (1.5 BTC) and A2 (0.25000001 BTC)
+    assert job["result"]["customer_loss"] == {"BTC": "0.05"}
+    assert job["total"] == 2
+    payouts = client.get("/api/v1/payouts", headers=headers(key)).json()
+    assert sorted(p["account_id"] for p in payouts) == ["A1", "A2"]
+    assert sum(Decimal(p["amount"]) for p in payouts) == Decimal("0.05")
+    replay = client.post(
+        f"/api/v1/snapshots/{snapshot_id}/incidents", json={"incident": incident}, headers=headers(key, "i1")
+    )
+    assert replay.json()["job_id"] == job_id  # the same job, not a second one

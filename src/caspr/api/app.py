@@ -100,6 +100,14 @@ class DistributionIn(BaseModel):
     """Pause between batches, to spare a production database."""
 
 
+class IncidentIn(BaseModel):
+    """Record an incident: the incident file's content (see docs/compensation.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    incident: dict[str, Any]
+    batch_size: int = Field(default=1000, ge=1, le=100_000)
+
+
 class CalibrationIn(BaseModel):
     """Calibrate the proposed Japanese reserve to a coverage target."""
 
@@ -488,6 +496,50 @@ def create_app(url: str | None = None) -> FastAPI:  # noqa: PLR0915 - the routes
             jobs.start(factory, job_id)
         return response
 
+    @app.post("/api/v1/snapshots/{snapshot_id}/incidents", status_code=202)
+    def record_incident(
+        request: Request,
+        snapshot_id: RowId,
+        body: IncidentIn,
+        who: Caller,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        """Record an incident: allocation, waterfall and payout plan as a job; payouts recorded once."""
+        from caspr.compensation.incident import Incident  # noqa: PLC0415
+
+        with factory() as session:
+            row = session.get(m.Snapshot, snapshot_id)
+        if row is None:
+            raise ProblemError(404, "Not found", f"no snapshot {snapshot_id}")
+        may_read_exchange(who, row.exchange_id)
+        may_write(who, row.exchange_id)
+        try:
+            incident = Incident.model_validate(body.incident)
+        except ValueError as exc:
+            raise ProblemError(422, "Invalid incident", str(exc).splitlines()[0]) from exc
+        started: list[int] = []
+
+        def work(session: Session) -> tuple[int, dict[str, Any]]:
+            job = m.Job(
+                kind="incident",
+                exchange_id=row.exchange_id,
+                snapshot_id=snapshot_id,
+                run_id=f"incident-{incident.id}"[:100],
+                parameters=body.model_dump(mode="json"),
+                status="running",
+                done=0,
+                total=0,
+            )
+            session.add(job)
+            session.flush()
+            started.append(job.id)
+            return 202, {"job_id": job.id, "run_id": job.run_id, "status": "running"}
+
+        response = idempotent(request, who, idempotency_key, body.model_dump(mode="json"), work)
+        for job_id in started:
+            jobs.start(factory, job_id)
+        return response
+
     @app.get("/api/v1/jobs/{job_id}")
     def get_job(job_id: RowId, who: Caller) -> dict[str, Any]:
         """A job's status and progress."""
@@ -496,6 +548,7 @@ def create_app(url: str | None = None) -> FastAPI:  # noqa: PLR0915 - the routes
         if job is None or who.role == "customer":
             raise ProblemError(404, "Not found", f"no job {job_id}")
         may_read_exchange(who, job.exchange_id)
+        result = json.loads(job.detail) if job.status == "done" and job.detail else None
         return {
             "job_id": job.id,
             "kind": job.kind,
@@ -503,7 +556,8 @@ def create_app(url: str | None = None) -> FastAPI:  # noqa: PLR0915 - the routes
             "status": job.status,
             "done": job.done,
             "total": job.total,
-            "detail": job.detail,
+            "detail": None if result is not None else job.detail,
+            "result": result,
         }
 
     @app.post("/api/v1/calibrations")

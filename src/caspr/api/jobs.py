@@ -20,6 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from caspr.compensation import compensate
+from caspr.compensation.incident import Incident
 from caspr.distribution.inkind import distribute_in_kind
 from caspr.distribution.plan import Plan
 from caspr.snapshot.loader import load_snapshot
@@ -31,6 +33,37 @@ from caspr.store.models import utcnow
 def payout_id(run_id: str, account: str, asset: str) -> str:
     """The same derivation as ``POST /api/v1/payouts``."""
     return hashlib.sha256(json.dumps([run_id, account, asset]).encode()).hexdigest()[:32]
+
+
+def _incident_rows(job: m.Job, folder: Path) -> tuple[list[dict[str, Any]], str]:
+    """An incident job's payouts (in kind or cash; IOUs are not payouts) and its summary."""
+    parameters: dict[str, Any] = dict(job.parameters)
+    incident = Incident.model_validate(parameters["incident"])
+    result = compensate(load_snapshot(folder), incident)
+    table = result.payouts
+    out = []
+    for pid, account, asset, amount, kind in zip(
+        table["payout_id"].to_pylist(),
+        table["account_id"].to_pylist(),
+        table["compensation_asset"].to_pylist(),
+        table["compensation_amount"].to_pylist(),
+        table["compensation"].to_pylist(),
+        strict=True,
+    ):
+        if kind != "iou" and Decimal(amount) > 0:
+            out.append(
+                {
+                    "payout_id": pid,
+                    "exchange_id": job.exchange_id,
+                    "run_id": job.run_id,
+                    "account_id": account,
+                    "asset": asset,
+                    "amount": Decimal(amount),
+                    "source": f"incident:{incident.id}"[:50],
+                    "created_at": utcnow(),
+                }
+            )
+    return out, json.dumps(result.to_dict(), ensure_ascii=False)
 
 
 def _rows(job: m.Job, folder: Path) -> list[dict[str, Any]]:
@@ -76,7 +109,11 @@ def run(factory: sessionmaker[Session], job_id: int) -> None:
     if job is None or snapshot is None:
         return
     try:
-        rows = _rows(job, Path(snapshot.path))
+        summary = None
+        if job.kind == "incident":
+            rows, summary = _incident_rows(job, Path(snapshot.path))
+        else:
+            rows = _rows(job, Path(snapshot.path))
         parameters: dict[str, Any] = dict(job.parameters)
         size = int(parameters.get("batch_size", 1000))
         pause = int(parameters.get("throttle_ms", 0)) / 1000
@@ -93,7 +130,8 @@ def run(factory: sessionmaker[Session], job_id: int) -> None:
         with transaction(factory) as session:
             current = session.get(m.Job, job_id)
             current.status, current.done = "done", len(rows)  # type: ignore[union-attr]
-            audit(session, "job", "distribution.done", {"job": job_id, "payouts": len(rows)})
+            current.detail = summary  # type: ignore[union-attr]
+            audit(session, "job", f"{job.kind}.done", {"job": job_id, "payouts": len(rows)})
     except Exception as exc:
         with transaction(factory) as session:
             current = session.get(m.Job, job_id)
