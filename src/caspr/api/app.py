@@ -241,6 +241,49 @@ def create_app(url: str | None = None) -> FastAPI:  # noqa: PLR0915 - the routes
             return
         raise ProblemError(404, "Not found", f"no exchange {exchange_id}")
 
+    def writable_snapshot(snapshot_id: int, who: Principal) -> m.Snapshot:
+        """The snapshot, if the caller may act on its exchange (404 unseen, 403 read-only)."""
+        with factory() as session:
+            row = session.get(m.Snapshot, snapshot_id)
+        if row is None:
+            raise ProblemError(404, "Not found", f"no snapshot {snapshot_id}")
+        may_read_exchange(who, row.exchange_id)
+        may_write(who, row.exchange_id)
+        return row
+
+    def start_job(
+        request: Request,
+        who: Caller,
+        key: str | None,
+        body: dict[str, Any],
+        row: m.Snapshot,
+        kind: str,
+        run_id: str,
+    ) -> JSONResponse:
+        """Create a job (once per Idempotency-Key) and run it in the background."""
+        started: list[int] = []
+
+        def work(session: Session) -> tuple[int, dict[str, Any]]:
+            job = m.Job(
+                kind=kind,
+                exchange_id=row.exchange_id,
+                snapshot_id=row.id,
+                run_id=run_id,
+                parameters=body,
+                status="running",
+                done=0,
+                total=0,
+            )
+            session.add(job)
+            session.flush()
+            started.append(job.id)
+            return 202, {"job_id": job.id, "run_id": run_id, "status": "running"}
+
+        response = idempotent(request, who, key, body, work)
+        for job_id in started:
+            jobs.start(factory, job_id)
+        return response
+
     @app.get("/api/v1/health")
     def health() -> dict[str, str]:
         """Liveness: no credentials needed."""
@@ -299,12 +342,7 @@ def create_app(url: str | None = None) -> FastAPI:  # noqa: PLR0915 - the routes
         idempotency_key: Annotated[str | None, Header()] = None,
     ) -> JSONResponse:
         """Assess a registered snapshot under the regimes of its jurisdiction; store every component."""
-        with factory() as session:
-            row = session.get(m.Snapshot, snapshot_id)
-        if row is None:
-            raise ProblemError(404, "Not found", f"no snapshot {snapshot_id}")
-        may_read_exchange(who, row.exchange_id)
-        may_write(who, row.exchange_id)
+        row = writable_snapshot(snapshot_id, who)
         snapshot = load_snapshot(Path(row.path))
 
         def work(session: Session) -> tuple[int, dict[str, Any]]:
@@ -460,41 +498,15 @@ def create_app(url: str | None = None) -> FastAPI:  # noqa: PLR0915 - the routes
         idempotency_key: Annotated[str | None, Header()] = None,
     ) -> JSONResponse:
         """Start a distribution job over a registered snapshot; read its progress at /api/v1/jobs/{id}."""
-        with factory() as session:
-            row = session.get(m.Snapshot, snapshot_id)
-        if row is None:
-            raise ProblemError(404, "Not found", f"no snapshot {snapshot_id}")
-        may_read_exchange(who, row.exchange_id)
-        may_write(who, row.exchange_id)
+        row = writable_snapshot(snapshot_id, who)
         try:
             from caspr.distribution.plan import Plan  # noqa: PLC0415
 
             Plan.model_validate(body.plan)
         except ValueError as exc:
             raise ProblemError(422, "Invalid plan", str(exc).splitlines()[0]) from exc
-        started: list[int] = []
-
-        def work(session: Session) -> tuple[int, dict[str, Any]]:
-            run_id = f"snapshot-{snapshot_id}-" + payload_hash(body.plan)[:12]
-            job = m.Job(
-                kind="distribution",
-                exchange_id=row.exchange_id,
-                snapshot_id=snapshot_id,
-                run_id=run_id,
-                parameters=body.model_dump(),
-                status="running",
-                done=0,
-                total=0,
-            )
-            session.add(job)
-            session.flush()
-            started.append(job.id)
-            return 202, {"job_id": job.id, "run_id": run_id, "status": "running"}
-
-        response = idempotent(request, who, idempotency_key, body.model_dump(), work)
-        for job_id in started:
-            jobs.start(factory, job_id)
-        return response
+        run_id = f"snapshot-{snapshot_id}-" + payload_hash(body.plan)[:12]
+        return start_job(request, who, idempotency_key, body.model_dump(), row, "distribution", run_id)
 
     @app.post("/api/v1/snapshots/{snapshot_id}/incidents", status_code=202)
     def record_incident(
@@ -507,38 +519,13 @@ def create_app(url: str | None = None) -> FastAPI:  # noqa: PLR0915 - the routes
         """Record an incident: allocation, waterfall and payout plan as a job; payouts recorded once."""
         from caspr.compensation.incident import Incident  # noqa: PLC0415
 
-        with factory() as session:
-            row = session.get(m.Snapshot, snapshot_id)
-        if row is None:
-            raise ProblemError(404, "Not found", f"no snapshot {snapshot_id}")
-        may_read_exchange(who, row.exchange_id)
-        may_write(who, row.exchange_id)
+        row = writable_snapshot(snapshot_id, who)
         try:
             incident = Incident.model_validate(body.incident)
         except ValueError as exc:
             raise ProblemError(422, "Invalid incident", str(exc).splitlines()[0]) from exc
-        started: list[int] = []
-
-        def work(session: Session) -> tuple[int, dict[str, Any]]:
-            job = m.Job(
-                kind="incident",
-                exchange_id=row.exchange_id,
-                snapshot_id=snapshot_id,
-                run_id=f"incident-{incident.id}"[:100],
-                parameters=body.model_dump(mode="json"),
-                status="running",
-                done=0,
-                total=0,
-            )
-            session.add(job)
-            session.flush()
-            started.append(job.id)
-            return 202, {"job_id": job.id, "run_id": job.run_id, "status": "running"}
-
-        response = idempotent(request, who, idempotency_key, body.model_dump(mode="json"), work)
-        for job_id in started:
-            jobs.start(factory, job_id)
-        return response
+        run_id = f"incident-{incident.id}"[:100]
+        return start_job(request, who, idempotency_key, body.model_dump(mode="json"), row, "incident", run_id)
 
     @app.get("/api/v1/jobs/{job_id}")
     def get_job(job_id: RowId, who: Caller) -> dict[str, Any]:

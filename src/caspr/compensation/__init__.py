@@ -21,6 +21,7 @@ Reconciled exactly in integer minor units and checked at the end of every run:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
@@ -236,20 +237,7 @@ def compensate(snapshot: Snapshot, incident: Incident, engine: Engine | None = N
         {},
         scales,
     )
-    return CompensationResult(
-        incident,
-        currency,
-        fiat_scale,
-        prices,
-        customer_units,
-        company_units,
-        total,
-        steps,
-        total - funded,
-        payouts,
-        _replenishment(snapshot, engine, partial),
-        scales,
-    )
+    return dataclasses.replace(partial, replenishment=_replenishment(snapshot, engine, partial))
 
 
 def _allocate_losses(
