@@ -64,8 +64,12 @@ def load(base, headers_for, method, path_for, body_for, clients, seconds):
     for t in threads:
         t.join()
     latencies.sort()
-    return (len(latencies) / seconds, statistics.median(latencies) * 1000,
-            latencies[int(len(latencies) * 0.99) - 1] * 1000, errors[0])
+    return (
+        len(latencies) / seconds,
+        statistics.median(latencies) * 1000,
+        latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        errors[0],
+    )
 
 
 def run(name, url, folder, seconds, clients):
@@ -75,7 +79,9 @@ def run(name, url, folder, seconds, clients):
     with transaction(sessions(engine)) as session:
         session.add(ApiKey(key_hash=hash_key(key), role="exchange", exchange_id="jp-small-synthetic"))
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "caspr.cli.main", "serve", "--db", url, "--port", str(port)])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "caspr.cli.main", "serve", "--db", url, "--port", str(port)]
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):
@@ -86,27 +92,54 @@ def run(name, url, folder, seconds, clients):
                 time.sleep(0.1)
         auth = {"Authorization": f"Bearer {key}"}
         run_tag = secrets.token_hex(4)
-        snapshot = httpx.post(f"{base}/api/v1/snapshots", json={"path": str(folder)},
-                              headers={**auth, "Idempotency-Key": f"s-{run_tag}"}, timeout=60).json()
-        assessed = httpx.post(f"{base}/api/v1/snapshots/{snapshot['id']}/assessments",
-                              headers={**auth, "Idempotency-Key": f"a-{run_tag}"}, timeout=60).json()
+        snapshot = httpx.post(
+            f"{base}/api/v1/snapshots",
+            json={"path": str(folder)},
+            headers={**auth, "Idempotency-Key": f"s-{run_tag}"},
+            timeout=60,
+        ).json()
+        assessed = httpx.post(
+            f"{base}/api/v1/snapshots/{snapshot['id']}/assessments",
+            headers={**auth, "Idempotency-Key": f"a-{run_tag}"},
+            timeout=60,
+        ).json()
         assessment = assessed["assessments"][-1]["id"]
         results = {
-            "health (floor)": load(base, lambda i: {}, "GET", lambda i: "/api/v1/health", lambda i: None,
-                                   clients, seconds),
-            "read assessment": load(base, lambda i: auth, "GET", lambda i: f"/api/v1/assessments/{assessment}",
-                                    lambda i: None, clients, seconds),
-            "record payout": load(base, lambda i: {**auth, "Idempotency-Key": f"{run_tag}-{i}"}, "POST",
-                                  lambda i: "/api/v1/payouts",
-                                  lambda i: {"exchange_id": "jp-small-synthetic", "run_id": run_tag,
-                                             "account_id": f"A{i:08d}", "asset": "BTC", "amount": "0.001"},
-                                  clients, seconds),
+            "health (floor)": load(
+                base, lambda i: {}, "GET", lambda i: "/api/v1/health", lambda i: None, clients, seconds
+            ),
+            "read assessment": load(
+                base,
+                lambda i: auth,
+                "GET",
+                lambda i: f"/api/v1/assessments/{assessment}",
+                lambda i: None,
+                clients,
+                seconds,
+            ),
+            "record payout": load(
+                base,
+                lambda i: {**auth, "Idempotency-Key": f"{run_tag}-{i}"},
+                "POST",
+                lambda i: "/api/v1/payouts",
+                lambda i: {
+                    "exchange_id": "jp-small-synthetic",
+                    "run_id": run_tag,
+                    "account_id": f"A{i:08d}",
+                    "asset": "BTC",
+                    "amount": "0.001",
+                },
+                clients,
+                seconds,
+            ),
         }
     finally:
         server.terminate()
         server.wait(timeout=30)
     for scenario, (rps, p50, p99, errors) in results.items():
-        print(f"{name:10s} {scenario:16s} {rps:8.0f} req/s  p50 {p50:6.1f} ms  p99 {p99:7.1f} ms  errors {errors}")
+        print(
+            f"{name:10s} {scenario:16s} {rps:8.0f} req/s  p50 {p50:6.1f} ms  p99 {p99:7.1f} ms  errors {errors}"
+        )
 
 
 def main() -> None:
@@ -117,7 +150,9 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="caspr-bench-api-"))
     folder = generate(work / "exchange", 5_000, seed=1, profile_name="jp-small").out
-    print(f"workload: {args.clients} keep-alive clients, {args.seconds:.0f} s per scenario, one uvicorn worker")
+    print(
+        f"workload: {args.clients} keep-alive clients, {args.seconds:.0f} s per scenario, one uvicorn worker"
+    )
     run("sqlite", f"sqlite:///{work / 'caspr.sqlite'}", folder, args.seconds, args.clients)
     if not args.skip_postgres:
         import uuid
@@ -129,7 +164,13 @@ def main() -> None:
         with admin.connect() as connection:
             connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
         try:
-            run("postgresql", f"{POSTGRES}?options=-csearch_path%3D{schema}", folder, args.seconds, args.clients)
+            run(
+                "postgresql",
+                f"{POSTGRES}?options=-csearch_path%3D{schema}",
+                folder,
+                args.seconds,
+                args.clients,
+            )
         finally:
             with admin.connect() as connection:
                 connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))

@@ -19,13 +19,11 @@ import argparse
 import hashlib
 import os
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from caspr.custody import por
-from caspr.snapshot import loader
+from workloads import jp_large
 
 
 def hash_time(length: int, count: int = 200_000) -> float:
@@ -43,27 +41,7 @@ def main() -> None:
     parser.add_argument("--peer-max", type=int, default=200_000)
     parser.add_argument("--out", type=Path, default=Path("bench/out"))
     args = parser.parse_args()
-    folder = args.out / f"jp-large-{args.accounts}"
-    if not (folder / "exchange.yaml").exists():
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "caspr.cli.main",
-                "generate",
-                "--accounts",
-                str(args.accounts),
-                "--seed",
-                "1",
-                "--format",
-                "parquet",
-                "--out",
-                str(folder),
-                "--force",
-            ],
-            check=True,
-        )
-    _, snapshot = loader._collect(folder)  # noqa: SLF001 - validated by generation; skip a second pass
+    snapshot, _ = jp_large(args.accounts, args.out)
     assets = len(snapshot.assets)
     times = []
     result = None
