@@ -51,7 +51,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from caspr.engine import Engine
+from caspr.engine import Engine, rows_by_asset
 from caspr.money import canonical
 from caspr.snapshot.loader import Snapshot
 
@@ -272,7 +272,14 @@ def _write_level(folder: Path, level: int, hashes: Any, encoded: Any) -> None:
             ),
         }
     )
-    pq.write_table(table, folder / f"level-{level:02d}.parquet", row_group_size=ROW_GROUP, compression="lz4")
+    pq.write_table(
+        table,
+        folder / f"level-{level:02d}.parquet",
+        row_group_size=ROW_GROUP,
+        compression="lz4",
+        write_statistics=False,
+        use_dictionary=False,
+    )
 
 
 def _leaf_values(engine: Engine, codes: list[str], scales: list[int]) -> tuple[list[str], Any]:
@@ -281,18 +288,17 @@ def _leaf_values(engine: Engine, codes: list[str], scales: list[int]) -> tuple[l
     accounts = table["account_id"].combine_chunks()
     unique = pc.unique(accounts)
     ids = unique.take(pc.array_sort_indices(unique))
-    ordinal = pc.index_in(accounts, value_set=ids)
+    ordinal = pc.index_in(accounts, value_set=ids).to_numpy()
     limbs = np.zeros((len(ids), len(codes), 2), dtype=np.uint64)
-    assets = table["asset"].combine_chunks()
     amounts = table["amount"].combine_chunks()
+    rows_of = rows_by_asset(table["asset"].combine_chunks())
     for a, (code, scale) in enumerate(zip(codes, scales, strict=True)):
-        mask = pc.equal(assets, code)
-        rows = pc.filter(ordinal, mask).to_numpy()
-        if len(rows) == 0:
+        index = rows_of.get(code)
+        if index is None or len(index) == 0:
             continue
         # exact rescale to the asset's scale (Arrow refuses to drop non-zero digits)
-        at_scale = pc.filter(amounts, mask).cast(pa.decimal128(38, scale))
-        limbs[rows, a] = _limbs_from_decimal(at_scale)
+        at_scale = amounts.take(pa.array(index)).cast(pa.decimal128(38, scale))
+        limbs[ordinal[index], a] = _limbs_from_decimal(at_scale)
     return ids.to_pylist(), limbs
 
 

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from caspr.distribution.allocation import FLOOR_ONLY_RULE, ROUNDING_RULE, AccountKeys, allocate
 from caspr.distribution.plan import Plan, Rounding
-from caspr.engine import Engine
+from caspr.engine import Engine, rows_by_asset
 from caspr.invariants import check_distribution
 from caspr.money import canonical
 from caspr.snapshot.loader import Snapshot
@@ -120,17 +120,6 @@ def _decimal(values: list[int], scale: int) -> pa.Array:
     return pa.Array.from_buffers(pa.decimal128(38, scale), len(values), [None, buffer])
 
 
-def _rows_by_asset(assets: pa.Array) -> dict[str, Any]:
-    """Row indices of each asset, in row order (one dictionary encoding, one stable sort)."""
-    encoded = pc.dictionary_encode(assets)
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
-    order = np.argsort(codes, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(encoded.dictionary)))])
-    return {
-        str(name): order[bounds[i] : bounds[i + 1]] for i, name in enumerate(encoded.dictionary.to_pylist())
-    }
-
-
 def hold_reasons(engine: Engine, plan: Plan) -> dict[str, str]:
     """Account id → why it is held (KYC, status, named accounts, disputed claims)."""
     reasons: dict[str, str] = {}
@@ -173,7 +162,7 @@ def distribute_in_kind(snapshot: Snapshot, plan: Plan, engine: Engine | None = N
     asset_column = balances["asset"].combine_chunks()
     amounts = balances["amount"].combine_chunks()
     held_flags = held_mask.to_numpy(zero_copy_only=False)
-    rows_of = _rows_by_asset(asset_column)
+    rows_of = rows_by_asset(asset_column)
     pool_by_asset = pools(snapshot, engine, plan)
     tables, summaries = [], []
     for code, asset in snapshot.assets.items():
