@@ -129,6 +129,32 @@ class Regime(Protocol):
         ...
 
 
+def assessment(
+    regime: Regime,
+    ctx: Context,
+    params: ParameterView,
+    requirement: Component,
+    funding: Component,
+    reserve: Decimal,
+    insurance: Decimal,
+    findings: list[Finding],
+) -> Assessment:
+    """A regime's :class:`Assessment`, with the parameters it used and those a reform overrode."""
+    return Assessment(
+        regime.id,
+        regime.title,
+        regime.status,
+        ctx.currency,
+        requirement,
+        funding,
+        reserve,
+        insurance,
+        tuple(findings),
+        tuple(params.overridden()),
+        tuple(params.all()),
+    )
+
+
 def ratio_text(value: Decimal, places: int = 4) -> str:
     """A ratio as a plain decimal string floored to ``places`` (for inputs and messages)."""
     return f"{quantize(value, places, ROUND_FLOOR):f}"

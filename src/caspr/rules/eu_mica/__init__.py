@@ -21,7 +21,7 @@ from caspr.component import Component
 from caspr.money import AssetKind, canonical, round_credit, round_requirement
 from caspr.params import ParameterView
 from caspr.reserve import PolicyConditions, insurance_credit
-from caspr.rules.regime import Assessment, Context, Finding, Severity, money_text
+from caspr.rules.regime import Assessment, Context, Finding, Severity, assessment, money_text
 from caspr.snapshot.schema import Cover, Licence
 
 MICA_URL = "https://eur-lex.europa.eu/eli/reg/2023/1114/oj"
@@ -98,19 +98,7 @@ class EuMica:
                 )
             )
         findings.extend(client_funds(ctx))
-        return Assessment(
-            self.id,
-            self.title,
-            self.status,
-            ctx.currency,
-            requirement,
-            funding,
-            own,
-            insurance.amount,
-            tuple(findings),
-            tuple(params.overridden()),
-            tuple(params.all()),
-        )
+        return assessment(self, ctx, params, requirement, funding, own, insurance.amount, findings)
 
 
 def own_funds_requirement(ctx: Context, params: ParameterView) -> Component:

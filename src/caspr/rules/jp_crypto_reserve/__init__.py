@@ -33,7 +33,7 @@ from caspr.rules.jp_crypto_reserve.assumptions import (
     POLICY_CONDITIONS,
     RATED_CATEGORIES,
 )
-from caspr.rules.regime import Assessment, Context, Finding, Severity, money_text
+from caspr.rules.regime import Assessment, Context, Finding, Severity, assessment, money_text
 
 BASIS = Citation(
     instrument="FSA Working Group on Crypto-asset Systems report",
@@ -85,19 +85,7 @@ class JpCryptoReserve:
                     BASIS,
                 )
             )
-        return Assessment(
-            self.id,
-            self.title,
-            self.status,
-            ctx.currency,
-            requirement,
-            funding,
-            reserve.amount,
-            insurance.amount,
-            tuple(findings),
-            tuple(params.overridden()),
-            tuple(params.all()),
-        )
+        return assessment(self, ctx, params, requirement, funding, reserve.amount, insurance.amount, findings)
 
 
 def volume_component(ctx: Context, params: ParameterView) -> Component:

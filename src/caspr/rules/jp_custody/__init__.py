@@ -19,7 +19,15 @@ from caspr.citation import Citation, Status
 from caspr.component import Component
 from caspr.money import AssetKind, canonical, total_of
 from caspr.params import ParameterView
-from caspr.rules.regime import Assessment, Context, Finding, Severity, ratio_text, zero_requirement
+from caspr.rules.regime import (
+    Assessment,
+    Context,
+    Finding,
+    Severity,
+    assessment,
+    ratio_text,
+    zero_requirement,
+)
 
 SEGREGATION = Citation(
     instrument="資金決済に関する法律 (Payment Services Act)",
@@ -50,19 +58,7 @@ class JpCustody:
             ctx.currency, "limits only: no amount to set aside", params("max_non_cold_share").citation
         )
         funding = Component("funding", total_of([]), ctx.currency, "not applicable")
-        return Assessment(
-            self.id,
-            self.title,
-            self.status,
-            ctx.currency,
-            requirement,
-            funding,
-            total_of([]),
-            total_of([]),
-            tuple(findings),
-            tuple(params.overridden()),
-            tuple(params.all()),
-        )
+        return assessment(self, ctx, params, requirement, funding, total_of([]), total_of([]), findings)
 
 
 def cold_storage(ctx: Context, params: ParameterView) -> list[Finding]:

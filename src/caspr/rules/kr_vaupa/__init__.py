@@ -18,7 +18,7 @@ from caspr.component import Component
 from caspr.money import round_requirement
 from caspr.params import ParameterView
 from caspr.reserve import PolicyConditions, deposit_credit, insurance_credit
-from caspr.rules.regime import Assessment, Context, Finding, Severity, money_text, ratio_text
+from caspr.rules.regime import Assessment, Context, Finding, Severity, assessment, money_text, ratio_text
 from caspr.snapshot.schema import Cover, DepositForm
 
 DECREE = Citation(
@@ -73,19 +73,7 @@ class KrVaupa:
                     DECREE,
                 )
             )
-        return Assessment(
-            self.id,
-            self.title,
-            self.status,
-            ctx.currency,
-            requirement,
-            funding,
-            reserve.amount,
-            insurance.amount,
-            tuple(findings),
-            tuple(params.overridden()),
-            tuple(params.all()),
-        )
+        return assessment(self, ctx, params, requirement, funding, reserve.amount, insurance.amount, findings)
 
 
 def cover_requirement(ctx: Context, params: ParameterView) -> Component:
