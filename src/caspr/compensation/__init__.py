@@ -40,6 +40,7 @@ from caspr.money import canonical, quantize
 from caspr.reserve import PolicyConditions, policy_problems
 from caspr.snapshot.loader import Snapshot
 from caspr.snapshot.schema import Cover, DepositForm
+from caspr.units import decimal_units, units_decimal
 
 RISKS: dict[Kind, frozenset[Cover]] = {
     Kind.HOT_WALLET_HACK: frozenset({Cover.HOT, Cover.CYBER, Cover.CRIME}),
@@ -266,7 +267,7 @@ def _allocate_losses(
         if scope is Scope.AFFECTED_ONLY and not customer_units.get(code):
             continue
         mask = pc.equal(assets, code)
-        held = _units(pc.filter(amounts, mask).cast(pa.decimal128(38, asset.scale)))
+        held = decimal_units(pc.filter(amounts, mask).cast(pa.decimal128(38, asset.scale)))
         if ratio is None:
             losses = allocate(customer_units[code], held, ranks[np.asarray(mask)]).shares
         else:  # the same share of every balance; customers keep the sub-unit rounding
@@ -302,15 +303,6 @@ def _haircut_ratio(
     held = sum((liabilities[a].amount * prices[a][0] for a in liabilities), Decimal(0))
     ratio = quantize(lost / held, 12, ROUND_FLOOR) if held else Decimal(0)
     return ratio.as_integer_ratio()
-
-
-def _units(array: pa.Array) -> list[int]:
-    raw = np.frombuffer(array.buffers()[1], dtype=np.uint64, count=2 * (array.offset + len(array)))
-    limbs = raw.reshape(-1, 2)[array.offset :]
-    values: list[int] = limbs[:, 0].tolist()
-    for index in np.nonzero(limbs[:, 1])[0]:
-        values[index] += int(limbs[index, 1]) << 64
-    return values
 
 
 def _to_units(amount: Decimal, scale: int) -> int:
@@ -439,15 +431,6 @@ def _payout_plan(
     return table, [int(v) for v in values]
 
 
-def _decimal_array(values: Any, scale: int) -> pa.Array:
-    """decimal128(38, scale) from exact non-negative integers."""
-    objects = np.asarray(values, dtype=object)
-    lo = (objects & ((1 << 64) - 1)).astype(np.uint64)
-    hi = (objects >> 64).astype(np.uint64)
-    buffer = pa.py_buffer(np.ascontiguousarray(np.stack([lo, hi], axis=1)).tobytes())
-    return pa.Array.from_buffers(pa.decimal128(38, scale), len(objects), [None, buffer])
-
-
 def _plan_text(
     snapshot: Snapshot,
     incident_id: str,
@@ -471,10 +454,10 @@ def _plan_text(
         segment = {
             "account_id": pa.array([rows["account_id"][i] for i in idx], pa.string()),
             "asset": pa.array([code] * len(idx), pa.string()),
-            "loss": _decimal_array(loss_units[idx], asset_scale),
-            "compensation_amount": _decimal_array(units_out[idx], out_scale),
+            "loss": units_decimal(loss_units[idx], asset_scale),
+            "compensation_amount": units_decimal(units_out[idx], out_scale),
             **{
-                name: _decimal_array(np.asarray(column, dtype=object)[idx], scale)
+                name: units_decimal(np.asarray(column, dtype=object)[idx], scale)
                 for name, column in fiat_columns.items()
             },
         }

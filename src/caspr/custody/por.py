@@ -54,6 +54,7 @@ import pyarrow.parquet as pq
 from caspr.engine import Engine, rows_by_asset
 from caspr.money import canonical
 from caspr.snapshot.loader import Snapshot
+from caspr.units import decimal_limbs
 
 FORMAT = "caspr-por/1"
 _NAME = FORMAT.encode()
@@ -133,14 +134,6 @@ def empty_hashes(audit: bytes, padding_key: bytes, height: int, assets: int) -> 
 
 # ---------------------------------------------------------------------------------------
 # building (vectorised: values as two uint64 limbs, messages as uint8 matrices)
-
-
-def _limbs_from_decimal(array: pa.Array) -> Any:
-    """(n, 2) uint64 [lo, hi] of a decimal128 array's unscaled integers (no copy of values)."""
-    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-    buffer = array.buffers()[1]
-    raw = np.frombuffer(buffer, dtype=np.uint64, count=2 * (array.offset + len(array)))
-    return raw.reshape(-1, 2)[array.offset :]
 
 
 def _be_bytes(limbs: Any) -> Any:
@@ -298,7 +291,7 @@ def _leaf_values(engine: Engine, codes: list[str], scales: list[int]) -> tuple[l
             continue
         # exact rescale to the asset's scale (Arrow refuses to drop non-zero digits)
         at_scale = amounts.take(pa.array(index)).cast(pa.decimal128(38, scale))
-        limbs[ordinal[index], a] = _limbs_from_decimal(at_scale)
+        limbs[ordinal[index], a] = decimal_limbs(at_scale)
     return ids.to_pylist(), limbs
 
 

@@ -30,8 +30,7 @@ from caspr.engine import Engine, rows_by_asset
 from caspr.invariants import check_distribution
 from caspr.money import canonical
 from caspr.snapshot.loader import Snapshot
-
-MASK64 = (1 << 64) - 1
+from caspr.units import decimal_units, units_decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,37 +88,6 @@ class InKindResult:
     cash: dict[str, Decimal] = field(default_factory=dict)
 
 
-def _ints(array: pa.Array) -> Any:
-    """Exact integers of a decimal128 array's unscaled values (non-negative).
-
-    A uint64 array when every value fits in 64 bits (the common case), else a list of
-    Python integers.
-    """
-    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-    raw = np.frombuffer(array.buffers()[1], dtype=np.uint64, count=2 * (array.offset + len(array)))
-    limbs = raw.reshape(-1, 2)[array.offset :]
-    lo, hi = limbs[:, 0], limbs[:, 1]
-    if not hi.any():
-        return lo.copy()
-    values: list[int] = lo.tolist()
-    for index in np.nonzero(hi)[0]:
-        values[index] += int(hi[index]) << 64
-    return values
-
-
-def _decimal(values: list[int], scale: int) -> pa.Array:
-    """decimal128(38, scale) from exact non-negative integers of minor units."""
-    try:
-        lo = np.array(values, dtype=np.uint64)
-        hi = np.zeros_like(lo)
-    except OverflowError:
-        objects = np.array(values, dtype=object)
-        lo = (objects & MASK64).astype(np.uint64)
-        hi = (objects >> 64).astype(np.uint64)
-    buffer = pa.py_buffer(np.ascontiguousarray(np.stack([lo, hi], axis=1)).tobytes())
-    return pa.Array.from_buffers(pa.decimal128(38, scale), len(values), [None, buffer])
-
-
 def hold_reasons(engine: Engine, plan: Plan) -> dict[str, str]:
     """Account id → why it is held (KYC, status, named accounts, disputed claims)."""
     reasons: dict[str, str] = {}
@@ -168,7 +136,7 @@ def distribute_in_kind(snapshot: Snapshot, plan: Plan, engine: Engine | None = N
     for code, asset in snapshot.assets.items():
         index = rows_of.get(code, np.zeros(0, dtype=np.int64))
         take = pa.array(index)
-        claims = _ints(amounts.take(take).cast(pa.decimal128(38, asset.scale)))
+        claims = decimal_units(amounts.take(take).cast(pa.decimal128(38, asset.scale)))
         pool = asset.to_units(asset.quantize(pool_by_asset[code]))
         ranks = AccountKeys(accounts.take(take))  # ties by account id, read only for tied rows
         allocation = allocate(pool, claims, ranks, plan.rounding is Rounding.LARGEST_REMAINDER)
@@ -201,8 +169,8 @@ def distribute_in_kind(snapshot: Snapshot, plan: Plan, engine: Engine | None = N
                 {
                     "account_id": accounts.take(take),
                     "asset": asset_column.take(take),
-                    "claim": _decimal(claims, asset.scale),
-                    "distributed": _decimal(shares, asset.scale),
+                    "claim": units_decimal(claims, asset.scale),
+                    "distributed": units_decimal(shares, asset.scale),
                     "held": pa.array(held, pa.bool_()),
                 }
             )
