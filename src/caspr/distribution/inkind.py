@@ -92,10 +92,12 @@ def hold_reasons(engine: Engine, plan: Plan) -> dict[str, str]:
     """Account id → why it is held (KYC, status, named accounts, disputed claims)."""
     reasons: dict[str, str] = {}
     if "accounts" in engine.tables:
-        accounts = engine.table("accounts").to_pyarrow()
-        ids = accounts["account_id"].to_pylist()
+        table = engine.table("accounts").to_pyarrow()
+        kyc_held = pc.is_in(table["kyc"], value_set=pa.array(list(plan.holds.kyc), pa.string()))
+        status_held = pc.is_in(table["status"], value_set=pa.array(list(plan.holds.status), pa.string()))
+        held = table.filter(pc.or_(kyc_held, status_held))  # only held rows reach Python
         for kyc, status, account in zip(
-            accounts["kyc"].to_pylist(), accounts["status"].to_pylist(), ids, strict=True
+            held["kyc"].to_pylist(), held["status"].to_pylist(), held["account_id"].to_pylist(), strict=True
         ):
             if kyc in plan.holds.kyc:
                 reasons[account] = f"kyc {kyc}"
