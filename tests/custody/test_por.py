@@ -7,15 +7,18 @@ import json
 import random
 from decimal import Decimal
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from caspr.cli.main import app
-from caspr.custody import por
+from caspr.custody import kernels, por
 from caspr.engine import Engine
 from caspr.snapshot.loader import load_snapshot
 from tests.conftest import FILES, write_snapshot
+
+KERNELS = [kernels.kernels(pure=True)] + (
+    [kernels.kernels()] if kernels.kernels() is not kernels.PurePython else []
+)
 
 
 @pytest.fixture(scope="module")
@@ -181,10 +184,14 @@ def test_values_and_sums_beyond_128_bits_are_rejected(tree):
     verdict = por.verify(too_big)
     assert not verdict.valid
     assert "exceeds 2^128 - 1" in verdict.reasons[0]
-    left = np.array([[[2**64 - 1, 2**64 - 1]]], dtype=np.uint64)
-    right = np.array([[[1, 0]]], dtype=np.uint64)
-    with pytest.raises(OverflowError):
-        por._add(left, right)
+    # the builder refuses a tree whose per-asset sums overflow, in both kernels
+    biggest = (2**128 - 1).to_bytes(16, "big")
+    one = (1).to_bytes(16, "big")
+    for kernel in KERNELS:
+        with pytest.raises(OverflowError):
+            kernel.level(b"p", b"\x00" * 64, biggest + one, b"\x00" * 32, 16, 1)
+        _hashes, values = kernel.level(b"p", b"\x00" * 64, biggest + bytes(16), b"\x00" * 32, 16, 1)
+        assert values == biggest
 
 
 def test_leaf_and_node_are_domain_separated():
@@ -230,3 +237,22 @@ def test_cli_build_proof_verify_and_exit_codes(tmp_path):
     assert "INVALID" in bad.output
     missing = runner.invoke(app, ["por", "proof", str(tmp_path / "por"), "--account", "nobody"])
     assert missing.exit_code == 2
+
+
+def test_every_proof_verifies_in_a_tree_with_a_partial_last_block(tmp_path):
+    # ~800 customers: blocks of 2^STORED_FROM leaves, the last one partial, so proofs
+    # recompute the low levels with empty-subtree pads exactly as the builder did
+    from caspr.snapshot.generator import generate
+
+    snap = load_snapshot(generate(tmp_path / "g", 1000, seed=11).out)
+    result = por.build(snap, tmp_path / "p", seed=4)
+    accounts = por.pq.read_table(tmp_path / "p" / "accounts.parquet").to_pydict()
+    by_leaf = dict(zip(accounts["leaf"], accounts["account_id"], strict=True))
+    n = result.customers
+    assert n % (1 << por.STORED_FROM) != 0  # the last block is partial
+    sample = set(range(n - 40, n)) | set(random.Random(1).sample(range(n), 60)) | {0}
+    for leaf in sorted(sample):
+        document = por.proof(tmp_path / "p", by_leaf[leaf])
+        assert document["leaf_index"] == leaf
+        verdict = por.verify(document, result.root)
+        assert verdict.valid, (leaf, verdict.reasons)

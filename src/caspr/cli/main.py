@@ -341,7 +341,7 @@ def por_build(
     root = result.root
     console.print(
         f"wrote [bold]{out}/root.json[/]: root {root['root']['hash']}, height {root['height']}, "
-        f"{result.customers:,} customers, {result.hashes:,} hashes"
+        f"{result.customers:,} customers, {result.hashes:,} hashes ({result.kernels})"
     )
     for row in root["solvency"]:
         mark = "[green]solvent[/]" if row["solvent"] else "[bold red]NOT solvent[/]"

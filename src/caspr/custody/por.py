@@ -33,14 +33,13 @@ from the proof. The proof and root documents are described in docs/por.md.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
-import multiprocessing as mp
 import os
 import re
 import secrets
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -51,7 +50,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from caspr.engine import Engine, rows_by_asset
+from caspr.custody import kernels
+from caspr.engine import Engine
 from caspr.money import canonical
 from caspr.snapshot.loader import Snapshot
 from caspr.units import decimal_limbs
@@ -62,7 +62,7 @@ LEAF_TAG = b"\x00" + _NAME
 NODE_TAG = b"\x01" + _NAME
 EMPTY_TAG = b"\x02" + _NAME
 LADDER = (16, 20, 24, 28, 32)
-VALUE_BYTES = 16
+VALUE_BYTES = kernels.VALUE_BYTES
 MAX_VALUE = 2**128 - 1
 ROW_GROUP = 65_536
 _UNITS = re.compile(r"^(0|[1-9][0-9]*)$")
@@ -133,113 +133,12 @@ def empty_hashes(audit: bytes, padding_key: bytes, height: int, assets: int) -> 
 
 
 # ---------------------------------------------------------------------------------------
-# building (vectorised: values as two uint64 limbs, messages as uint8 matrices)
+# building. The hot loops run in caspr.custody.kernels: C (OpenSSL SHA-256, every core)
+# when compiled at install, else NumPy + hashlib; both give the same bytes.
 
-
-def _be_bytes(limbs: Any) -> Any:
-    """(n, A, 2) [lo, hi] limbs → (n, A*16) big-endian bytes."""
-    n, assets, _ = limbs.shape
-    ordered = limbs[:, :, ::-1].astype(">u8")
-    return np.ascontiguousarray(ordered).view(np.uint8).reshape(n, assets * VALUE_BYTES)
-
-
-def _add(left: Any, right: Any) -> Any:
-    """Per-asset 128-bit sums of (m, A, 2) limb arrays; raises on overflow."""
-    lo = left[..., 0] + right[..., 0]
-    carry = (lo < left[..., 0]).astype(np.uint64)
-    right_hi = right[..., 1] + carry
-    hi = left[..., 1] + right_hi
-    if bool(np.any((right_hi < right[..., 1]) | (hi < left[..., 1]))):
-        msg = "a per-asset sum exceeds 2^128 - 1"
-        raise OverflowError(msg)
-    return np.stack([lo, hi], axis=-1)
-
-
-PARALLEL_ROWS = 200_000
-"""Work of at least this many rows is split over one forked process per core."""
-
-_SHARED: Any = None  # what forked workers read (inherited, never pickled)
-
-
-def _hash_slice(start: int, stop: int) -> bytes:
-    """Digests of rows ``start:stop`` of the shared uint8 matrix, concatenated (in a worker)."""
-    width = _SHARED.shape[1]
-    flat = memoryview(_SHARED.reshape(-1))
-    sha = hashlib.sha256
-    return b"".join([sha(flat[i : i + width]).digest() for i in range(start * width, stop * width, width)])
-
-
-def _id_slice(start: int, stop: int) -> bytes:
-    """SHA-256 of the shared account ids ``start:stop``, concatenated (in a worker)."""
-    sha = hashlib.sha256
-    return b"".join([sha(x.encode()).digest() for x in _SHARED[start:stop]])
-
-
-def _workers() -> int:
-    if "fork" not in mp.get_all_start_methods():
-        return 1
-    return max(1, min(os.cpu_count() or 1, 8))
-
-
-def _fork_map(task: Any, shared: Any, rows: int) -> bytes:
-    """Run ``task(start, stop)`` over ``rows`` split across forked workers; join the results.
-
-    The workers inherit ``shared`` at fork (no copy, no pickling) and return only bytes.
-    """
-    global _SHARED  # noqa: PLW0603 - handed to forked workers by inheritance
-    _SHARED = shared
-    workers = _workers()
-    try:
-        if workers == 1 or rows < PARALLEL_ROWS:
-            return bytes(task(0, rows))
-        bounds = np.linspace(0, rows, workers + 1, dtype=np.int64)
-        with mp.get_context("fork").Pool(workers) as pool:
-            parts = pool.starmap(task, [(int(a), int(b)) for a, b in itertools.pairwise(bounds)])
-        return b"".join(parts)
-    finally:
-        _SHARED = None
-
-
-def _hash_rows(matrix: Any) -> Any:
-    """SHA-256 of every row of a uint8 matrix, as an (n, 32) uint8 array."""
-    digests = _fork_map(_hash_slice, np.ascontiguousarray(matrix), matrix.shape[0])
-    return np.frombuffer(digests, dtype=np.uint8).reshape(-1, 32)
-
-
-def _account_hashes(ids: list[str]) -> Any:
-    """SHA-256 of every account id, (n, 32) uint8."""
-    digests = _fork_map(_id_slice, ids, len(ids))
-    return np.frombuffer(digests, dtype=np.uint8).reshape(len(ids), 32)
-
-
-def _parents(audit: bytes, level: int, hashes: Any, encoded: Any, values: Any) -> tuple[Any, Any]:
-    """Hash pairs of children at ``level - 1`` into parents at ``level``.
-
-    ``encoded`` is ``values`` already in big-endian bytes (computed once per level).
-    """
-    m = hashes.shape[0] // 2
-    prefix = NODE_TAG + audit + bytes([level])
-    width = encoded.shape[1]
-    matrix = np.empty((m, len(prefix) + 2 * (32 + width)), dtype=np.uint8)
-    matrix[:, : len(prefix)] = np.frombuffer(prefix, dtype=np.uint8)
-    offset = len(prefix)
-    for side in (0, 1):
-        matrix[:, offset : offset + 32] = hashes[side::2]
-        matrix[:, offset + 32 : offset + 32 + width] = encoded[side::2]
-        offset += 32 + width
-    return _hash_rows(matrix), _add(values[0::2], values[1::2])
-
-
-def _leaves(audit: bytes, nonces: Any, account_hashes: Any, encoded: Any) -> Any:
-    """Leaf hashes of every customer (rows in tree order)."""
-    n = nonces.shape[0]
-    prefix = LEAF_TAG + audit
-    matrix = np.empty((n, len(prefix) + 64 + encoded.shape[1]), dtype=np.uint8)
-    matrix[:, : len(prefix)] = np.frombuffer(prefix, dtype=np.uint8)
-    matrix[:, len(prefix) : len(prefix) + 32] = nonces
-    matrix[:, len(prefix) + 32 : len(prefix) + 64] = account_hashes
-    matrix[:, len(prefix) + 64 :] = encoded
-    return _hash_rows(matrix)
+STORED_FROM = 4
+"""Levels 1..STORED_FROM-1 are not stored: a proof recomputes them from the 2^STORED_FROM
+leaves of the customer's block (15 hashes), which keeps the stored nodes near n/8."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,115 +149,231 @@ class BuildResult:
     root: dict[str, Any]
     customers: int
     hashes: int
+    kernels: str
 
 
-def _write_level(folder: Path, level: int, hashes: Any, encoded: Any) -> None:
-    count, width = encoded.shape
-    value_bytes = np.ascontiguousarray(encoded).tobytes()
+@dataclass(frozen=True, slots=True)
+class Ledger:
+    """What a tree is built from: every balance row encoded for the kernels, and the holdings.
+
+    Read from a snapshot by :func:`read`; kept apart from :func:`build_tree` so that loading
+    and building can be measured (and tested) apart.
+    """
+
+    exchange: str
+    as_of: str
+    codes: list[str]  # every asset customers are owed, fiat included, in snapshot order
+    scales: list[int]
+    holdings: dict[str, Decimal]  # customer-owned wallet holdings per asset
+    ids: Any  # pa.StringArray of distinct account ids, ascending
+    ordinal: Any  # int64 per balance row: index into ids
+    code: Any  # int32 per row: index into the asset column's dictionary
+    asset_of: Any  # int32 per dictionary entry: index into codes (-1: not listed)
+    exponent: Any  # int32 per asset: the amounts' scale minus the asset's scale
+    amounts: Any  # (rows, 2) uint64 [lo, hi]: unscaled decimal128 amounts
+
+
+def _account_ordinals(accounts: Any) -> tuple[Any, Any]:
+    """Distinct account ids, ascending, and each row's index into them.
+
+    Balances usually come grouped and sorted by account: then one pass of comparisons
+    does it; otherwise a sort of the distinct ids.
+    """
+    if len(accounts) > 1 and pc.all(pc.less_equal(accounts[:-1], accounts[1:])).as_py():
+        starts = np.empty(len(accounts), dtype=bool)
+        starts[0] = True
+        starts[1:] = pc.not_equal(accounts[1:], accounts[:-1]).to_numpy(zero_copy_only=False)
+        return accounts.filter(pa.array(starts)), np.cumsum(starts, dtype=np.int64) - 1
+    unique = pc.unique(accounts)
+    ids = unique.take(pc.array_sort_indices(unique))
+    return ids, pc.index_in(accounts, value_set=ids).to_numpy().astype(np.int64)
+
+
+def read(snapshot: Snapshot) -> Ledger:
+    """Read the balances once (one query) and the customer holdings, for :func:`build_tree`."""
+    engine = Engine(snapshot)
+    codes = list(snapshot.assets)
+    scales = [snapshot.assets[c].scale for c in codes]
+    table = engine.table("balances").to_pyarrow()
+    if table.num_rows == 0:
+        msg = "balances: no customer balances, nothing to prove"
+        raise ValueError(msg)
+    ids, ordinal = _account_ordinals(table["account_id"].combine_chunks())
+    assets = pc.dictionary_encode(table["asset"].combine_chunks())
+    index = {c: i for i, c in enumerate(codes)}
+    amounts = table["amount"].combine_chunks()
+    return Ledger(
+        exchange=snapshot.exchange.id,
+        as_of=snapshot.exchange.as_of.isoformat(),
+        codes=codes,
+        scales=scales,
+        holdings=engine.customer_holdings(),
+        ids=ids,
+        ordinal=ordinal,
+        code=assets.indices.to_numpy(zero_copy_only=False).astype(np.int32),
+        asset_of=np.array([index.get(c, -1) for c in assets.dictionary.to_pylist()], dtype=np.int32),
+        exponent=np.array([amounts.type.scale - s for s in scales], dtype=np.int32),
+        amounts=np.ascontiguousarray(decimal_limbs(amounts)),
+    )
+
+
+def _rows_by_position(ordinal: Any, order: Any) -> tuple[Any, Any]:
+    """Leaf offsets (int64, n + 1) and the balance rows in leaf order.
+
+    Leaf ``p`` holds account ``order[p]``; its rows keep their input order.
+    """
+    n, rows = len(order), len(ordinal)
+    if rows > 1 and not bool(np.all(ordinal[1:] >= ordinal[:-1])):
+        grouped = np.argsort(ordinal, kind="stable")
+        ordinal = ordinal[grouped]
+    else:
+        grouped = None
+    per_account = np.bincount(ordinal, minlength=n)
+    first = np.zeros(n, dtype=np.int64)
+    np.cumsum(per_account[:-1], out=first[1:])
+    lengths = per_account[order]
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    taken = np.repeat(first[order] - offsets[:-1], lengths) + np.arange(rows, dtype=np.int64)
+    return offsets, taken if grouped is None else grouped[taken]
+
+
+def _string_buffers(strings: Any) -> tuple[Any, Any]:
+    """int64 offsets and the data buffer of an Arrow string array."""
+    strings = strings.cast(pa.large_string())
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int64, count=strings.offset + len(strings) + 1)
+    return np.ascontiguousarray(offsets[strings.offset :]), strings.buffers()[2] or b""
+
+
+def _save(path: Path, array: Any) -> None:
+    with path.open("wb") as handle:
+        np.save(handle, array, allow_pickle=False)
+
+
+def _write_leaves(folder: Path, leaves: bytes, offsets: Any, assets: Any, units: Any) -> None:
+    """Leaf hashes, and leaf values sparsely: per-leaf offsets into (asset, units) entries."""
+    _save(folder / "leaves.npy", np.frombuffer(leaves, dtype=np.uint8).reshape(-1, 32))
+    _save(folder / "leaf-offsets.npy", offsets)
+    _save(folder / "leaf-assets.npy", assets)
+    _save(folder / "leaf-values.npy", units.view(np.uint8).reshape(-1, VALUE_BYTES))
+
+
+def _write_level(folder: Path, level: int, hashes: bytes, values: bytes, width: int) -> None:
+    _save(folder / f"level-{level:02d}-hash.npy", np.frombuffer(hashes, dtype=np.uint8).reshape(-1, 32))
+    _save(folder / f"level-{level:02d}-values.npy", np.frombuffer(values, dtype=np.uint8).reshape(-1, width))
+
+
+def _write_accounts(folder: Path, ids: Any, position: Any, nonces: Any) -> None:
+    """Each account's leaf and nonce, in id order, so a lookup reads one row group."""
     table = pa.table(
         {
-            "hash": pa.FixedSizeBinaryArray.from_buffers(
-                pa.binary(32), count, [None, pa.py_buffer(hashes.tobytes())]
-            ),
-            "values": pa.FixedSizeBinaryArray.from_buffers(
-                pa.binary(width), count, [None, pa.py_buffer(value_bytes)]
+            "account_id": ids,
+            "leaf": pa.array(position),
+            "nonce": pa.FixedSizeBinaryArray.from_buffers(
+                pa.binary(32), len(position), [None, pa.py_buffer(nonces.take(position, axis=0))]
             ),
         }
     )
     pq.write_table(
         table,
-        folder / f"level-{level:02d}.parquet",
+        folder / "accounts.parquet",
         row_group_size=ROW_GROUP,
-        compression="lz4",
-        write_statistics=False,
+        compression={"account_id": "lz4", "leaf": "none", "nonce": "none"},
         use_dictionary=False,
+        write_statistics=["account_id"],
     )
 
 
-def _leaf_values(engine: Engine, codes: list[str], scales: list[int]) -> tuple[list[str], Any]:
-    """Sorted account ids and their per-asset units as (n, A, 2) uint64 limbs (one table read)."""
-    table = engine.table("balances").to_pyarrow()
-    accounts = table["account_id"].combine_chunks()
-    unique = pc.unique(accounts)
-    ids = unique.take(pc.array_sort_indices(unique))
-    ordinal = pc.index_in(accounts, value_set=ids).to_numpy()
-    limbs = np.zeros((len(ids), len(codes), 2), dtype=np.uint64)
-    amounts = table["amount"].combine_chunks()
-    rows_of = rows_by_asset(table["asset"].combine_chunks())
-    for a, (code, scale) in enumerate(zip(codes, scales, strict=True)):
-        index = rows_of.get(code)
-        if index is None or len(index) == 0:
-            continue
-        # exact rescale to the asset's scale (Arrow refuses to drop non-zero digits)
-        at_scale = amounts.take(pa.array(index)).cast(pa.decimal128(38, scale))
-        limbs[ordinal[index], a] = decimal_limbs(at_scale)
-    return ids.to_pylist(), limbs
-
-
 def build(
-    snapshot: Snapshot, out: Path, audit_id: str | None = None, seed: int | None = None, force: bool = False
+    snapshot: Snapshot,
+    out: Path,
+    audit_id: str | None = None,
+    seed: int | None = None,
+    force: bool = False,
+    pure: bool = False,
 ) -> BuildResult:
     """Build the tree and every customer's proof store into ``out`` (atomically).
 
     ``seed`` makes nonces, positions and padding reproducible — for tests only; a real
     audit uses the operating system's randomness (the default), so nonces are fresh.
+    ``pure`` forces the pure-Python kernels (the same bytes, slower).
     """
     if out.exists() and any(out.iterdir()) and not force:
         msg = f"{out} exists and is not empty (use --force to replace it)"
         raise ValueError(msg)
-    engine = Engine(snapshot)
-    codes = list(snapshot.assets)  # every asset customers are owed, fiat included
-    scales = [snapshot.assets[c].scale for c in codes]
-    ids, values = _leaf_values(engine, codes, scales)
-    n = len(ids)
-    height = height_for(max(n, 1))
+    return build_tree(read(snapshot), out, audit_id, seed, pure)
+
+
+@dataclass(frozen=True, slots=True)
+class _Draw:
+    """The audit's randomness: the padding key, a nonce per leaf, and the leaf order."""
+
+    padding_key: bytes
+    nonces: Any  # (n, 32) uint8, by leaf
+    order: Any  # leaf p holds account order[p]
+    position: Any  # account a sits at leaf position[a]
+
+
+def _draw(n: int, seed: int | None) -> _Draw:
     random = np.random.default_rng(seed) if seed is not None else None
     entropy = random.bytes(32 * n + 32) if random is not None else secrets.token_bytes(32 * n + 32)
-    padding_key, nonces = entropy[:32], np.frombuffer(entropy[32:], dtype=np.uint8).reshape(n, 32)
-    order = (random or np.random.default_rng(int.from_bytes(secrets.token_bytes(16), "big"))).permutation(n)
-    audit_id = audit_id or f"{snapshot.exchange.id}/{snapshot.exchange.as_of.isoformat()}/{entropy[:4].hex()}"
-    asset_list = [{"code": c, "scale": sc} for c, sc in zip(codes, scales, strict=True)]
-    audit = audit_tag(audit_id, snapshot.exchange.id, snapshot.exchange.as_of.isoformat(), asset_list)
-    # position p holds account order[p]
-    ids_at = [ids[k] for k in order]
-    values = values[order]
-    nonces = nonces[order]
-    encoded = _be_bytes(values)
-    leaves = _leaves(audit, nonces, _account_hashes(ids_at), encoded)
-    empties = empty_hashes(audit, padding_key, height, len(codes))
+    shuffle = random or np.random.default_rng(int.from_bytes(secrets.token_bytes(16), "big"))
+    order = shuffle.permutation(n)
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n, dtype=np.int64)
+    nonces = np.frombuffer(entropy, dtype=np.uint8, offset=32).reshape(n, 32)
+    return _Draw(entropy[:32], nonces, order, position)
+
+
+def build_tree(
+    ledger: Ledger, out: Path, audit_id: str | None = None, seed: int | None = None, pure: bool = False
+) -> BuildResult:
+    """The tree, root.json and the proof store of ``ledger`` into ``out`` (replaced atomically).
+
+    Files are written by a second thread while the kernels hash the next level.
+    """
+    kernel, cores = kernels.kernels(pure), kernels.threads()
+    width, n = VALUE_BYTES * len(ledger.codes), len(ledger.ids)
+    height = height_for(n)
+    draw = _draw(n, seed)
+    suffix = sha256(b"audit id" + draw.padding_key)[:4].hex()  # derived: reveals nothing of the key
+    audit_id = audit_id or f"{ledger.exchange}/{ledger.as_of}/{suffix}"
+    asset_list = [{"code": c, "scale": s} for c, s in zip(ledger.codes, ledger.scales, strict=True)]
+    audit = audit_tag(audit_id, ledger.exchange, ledger.as_of, asset_list)
+    empties = empty_hashes(audit, draw.padding_key, height, len(ledger.codes))
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        hashed = 2 * n
-        hashes, level_values = leaves, values
-        for level in range(height):
-            _write_level(work, level, hashes, encoded)
-            if hashes.shape[0] % 2:  # pad with the empty subtree of this level
-                hashes = np.vstack([hashes, np.frombuffer(empties[level], dtype=np.uint8)[None, :]])
-                level_values = np.concatenate([level_values, np.zeros((1, len(codes), 2), np.uint64)])
-                encoded = np.vstack([encoded, np.zeros((1, encoded.shape[1]), np.uint8)])
-            hashes, level_values = _parents(audit, level + 1, hashes, encoded, level_values)
-            encoded = _be_bytes(level_values)
-            hashed += hashes.shape[0]
-        root_values = [int(lo) + (int(hi) << 64) for lo, hi in level_values[0]]
-        pq.write_table(
-            pa.table(
-                {
-                    "account_id": pa.array(ids_at),
-                    "leaf": pa.array(np.arange(n, dtype=np.int64)),
-                    "nonce": pa.FixedSizeBinaryArray.from_buffers(
-                        pa.binary(32), n, [None, pa.py_buffer(np.ascontiguousarray(nonces).tobytes())]
-                    ),
-                }
-            ).sort_by("account_id"),
-            work / "accounts.parquet",
-            row_group_size=ROW_GROUP,
-            compression="lz4",
-        )
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="caspr-por-writer") as writer:
+            written = [writer.submit(_write_accounts, work, ledger.ids, draw.position, draw.nonces)]
+            raw_assets, raw_units = kernel.scale(
+                ledger.code, ledger.asset_of, ledger.exponent, ledger.amounts
+            )
+            offsets, rows = _rows_by_position(ledger.ordinal, draw.order)
+            assets = np.frombuffer(raw_assets, dtype=np.uint16).take(rows)
+            units = np.frombuffer(raw_units, dtype=np.uint64).reshape(-1, 2).take(rows, axis=0)
+            ids = np.frombuffer(kernel.ids(*_string_buffers(ledger.ids), cores), dtype=np.uint64)
+            id_hashes = ids.reshape(n, 4).take(draw.order, axis=0)
+            leaves = kernel.leaves(
+                LEAF_TAG + audit, draw.nonces, id_hashes, offsets, assets, units, width, cores
+            )
+            written.append(writer.submit(_write_leaves, work, leaves, offsets, assets, units))
+            prefix = NODE_TAG + audit + bytes([1])
+            hashes, values = kernel.level_sparse(
+                prefix, leaves, offsets, assets, units, empties[0], width, cores
+            )
+            hashed = 2 * n + len(hashes) // 32
+            for level in range(1, height):
+                if level >= STORED_FROM:
+                    written.append(writer.submit(_write_level, work, level, hashes, values, width))
+                prefix = NODE_TAG + audit + bytes([level + 1])
+                hashes, values = kernel.level(prefix, hashes, values, empties[level], width, cores)
+                hashed += len(hashes) // 32
+            for job in written:
+                job.result()  # raises what a write raised
+        totals = [int.from_bytes(values[i : i + VALUE_BYTES], "big") for i in range(0, width, VALUE_BYTES)]
         (work / "empty.json").write_text(json.dumps([h.hex() for h in empties]))
-        root = _root_document(
-            snapshot, engine, audit_id, height, codes, scales, hashes[0].tobytes(), root_values
-        )
+        root = _root_document(ledger, audit_id, height, hashes, totals)
         (work / "root.json").write_text(json.dumps(root, indent=2, ensure_ascii=False) + "\n")
         if out.exists():
             shutil.rmtree(out)
@@ -366,25 +381,17 @@ def build(
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    return BuildResult(out, root, n, hashed)
+    return BuildResult(out, root, n, hashed, kernels.describe(pure))
 
 
 def _root_document(
-    snapshot: Snapshot,
-    engine: Engine,
-    audit_id: str,
-    height: int,
-    codes: list[str],
-    scales: list[int],
-    root_hash: bytes,
-    totals: list[int],
+    ledger: Ledger, audit_id: str, height: int, root_hash: bytes, totals: list[int]
 ) -> dict[str, Any]:
     """root.json: the root, per-asset totals, and a per-asset solvency statement."""
-    exposure = {a.asset: a for a in engine.exposure().assets}
     solvency = []
-    for code, scale, units in zip(codes, scales, totals, strict=True):
+    for code, scale, units in zip(ledger.codes, ledger.scales, totals, strict=True):
         liabilities = Decimal(units).scaleb(-scale)
-        held = exposure[code].customer_held
+        held = ledger.holdings[code]
         solvency.append(
             {
                 "asset": code,
@@ -393,11 +400,12 @@ def _root_document(
                 "solvent": held >= liabilities,
             }
         )
+    codes, scales = ledger.codes, ledger.scales
     return {
         "format": FORMAT,
         "audit_id": audit_id,
-        "exchange": snapshot.exchange.id,
-        "as_of": snapshot.exchange.as_of.isoformat(),
+        "exchange": ledger.exchange,
+        "as_of": ledger.as_of,
         "height": height,
         "assets": [{"code": c, "scale": s} for c, s in zip(codes, scales, strict=True)],
         "root": {"hash": root_hash.hex(), "totals": {c: str(t) for c, t in zip(codes, totals, strict=True)}},
@@ -411,19 +419,56 @@ def _root_document(
 # proofs
 
 
-def _row(path: Path, index: int) -> tuple[bytes, bytes] | None:
-    file = pq.ParquetFile(path)
-    if index >= file.metadata.num_rows:
-        return None
-    group = file.read_row_group(index // ROW_GROUP).slice(index % ROW_GROUP, 1)
-    return group["hash"][0].as_py(), group["values"][0].as_py()
-
-
 def _decode_values(blob: bytes, codes: list[str]) -> dict[str, str]:
     return {
         c: str(int.from_bytes(blob[i * VALUE_BYTES : (i + 1) * VALUE_BYTES], "big"))
         for i, c in enumerate(codes)
     }
+
+
+def _ints(blob: bytes) -> list[int]:
+    return [int.from_bytes(blob[i : i + VALUE_BYTES], "big") for i in range(0, len(blob), VALUE_BYTES)]
+
+
+def _load(path: Path) -> Any:
+    return np.load(path, mmap_mode="r", allow_pickle=False)
+
+
+def _leaf_block(out: Path, start: int, stop: int, assets: int) -> list[tuple[bytes, list[int]]]:
+    """(hash, values) of leaves ``start:stop`` from the sparse leaf store."""
+    hashes = _load(out / "leaves.npy")
+    offsets = _load(out / "leaf-offsets.npy")
+    first, last = int(offsets[start]), int(offsets[stop])
+    which = np.asarray(_load(out / "leaf-assets.npy")[first:last])
+    units = np.asarray(_load(out / "leaf-values.npy")[first:last])
+    block = []
+    for i in range(start, stop):
+        values = [0] * assets
+        for k in range(int(offsets[i]) - first, int(offsets[i + 1]) - first):
+            values[int(which[k])] = int.from_bytes(units[k].tobytes(), "big")
+        block.append((hashes[i].tobytes(), values))
+    return block
+
+
+def _low_path(
+    audit: bytes, block: list[tuple[bytes, list[int]]], index: int, empties: list[str], assets: int
+) -> list[tuple[bytes, list[int]]]:
+    """Siblings at levels 0..STORED_FROM-1, recomputing the block's nodes as ``build`` did."""
+    zeros = [0] * assets
+    path = []
+    nodes = block
+    for level in range(STORED_FROM):
+        sibling = index ^ 1
+        path.append(nodes[sibling] if sibling < len(nodes) else (bytes.fromhex(empties[level]), zeros))
+        parents = []
+        for left in range(0, len(nodes), 2):
+            lh, lv = nodes[left]
+            rh, rv = nodes[left + 1] if left + 1 < len(nodes) else (bytes.fromhex(empties[level]), zeros)
+            parents.append(
+                (node_hash(audit, level + 1, lh, lv, rh, rv), [a + b for a, b in zip(lv, rv, strict=True)])
+            )
+        nodes, index = parents, index >> 1
+    return path
 
 
 def proof(out: Path, account_id: str) -> dict[str, Any]:
@@ -439,16 +484,24 @@ def proof(out: Path, account_id: str) -> dict[str, Any]:
         raise KeyError(account_id)
     leaf, nonce = accounts["leaf"][0].as_py(), accounts["nonce"][0].as_py().hex()
     empties = json.loads((out / "empty.json").read_text())
-    own = _row(out / "level-00.parquet", leaf)
-    assert own is not None  # the account is in the tree
-    path = []
-    for level in range(root["height"]):
+    audit = audit_tag(root["audit_id"], root["exchange"], root["as_of"], root["assets"])
+    n = _load(out / "leaves.npy").shape[0]
+    start = (leaf >> STORED_FROM) << STORED_FROM
+    block = _leaf_block(out, start, min(start + (1 << STORED_FROM), n), len(codes))
+    own = block[leaf - start]
+    steps = _low_path(audit, block, leaf - start, empties, len(codes))
+    for level in range(STORED_FROM, root["height"]):
         sibling = (leaf >> level) ^ 1
-        row = _row(out / f"level-{level:02d}.parquet", sibling)
-        if row is None:
-            path.append({"level": level, "hash": empties[level], "values": dict.fromkeys(codes, "0")})
+        hashes = _load(out / f"level-{level:02d}-hash.npy")
+        if sibling < hashes.shape[0]:
+            values = _load(out / f"level-{level:02d}-values.npy")[sibling].tobytes()
+            steps.append((hashes[sibling].tobytes(), _ints(values)))
         else:
-            path.append({"level": level, "hash": row[0].hex(), "values": _decode_values(row[1], codes)})
+            steps.append((bytes.fromhex(empties[level]), [0] * len(codes)))
+    path = [
+        {"level": level, "hash": h.hex(), "values": {c: str(v) for c, v in zip(codes, vs, strict=True)}}
+        for level, (h, vs) in enumerate(steps)
+    ]
     return {
         "format": FORMAT,
         "audit_id": root["audit_id"],
@@ -459,7 +512,7 @@ def proof(out: Path, account_id: str) -> dict[str, Any]:
         "leaf_index": leaf,
         "height": root["height"],
         "assets": root["assets"],
-        "balances": _decode_values(own[1], codes),
+        "balances": {c: str(v) for c, v in zip(codes, own[1], strict=True)},
         "path": path,
         "root": root["root"],
     }

@@ -182,14 +182,29 @@ class Engine:
         )
         return {r["asset"]: r["total"] / r["days"] for r in expr.to_pyarrow().to_pylist()}
 
-    def exposure(self) -> Exposure:
-        """Liabilities and holdings of every asset, with its price."""
-        liabilities = self.liabilities()
+    def holdings_by_slot(self) -> dict[str, dict[str, Decimal]]:
+        """Wallet holdings per asset and exposure bucket (customer_hot, ..., guarantee, company)."""
         by_asset: dict[str, dict[str, Decimal]] = {}
         for h in self.holdings():
             slot = by_asset.setdefault(h.asset, {})
             key = _slot(h.storage, h.owner)
             slot[key] = slot.get(key, Decimal(0)) + h.amount
+        return by_asset
+
+    def customer_holdings(self) -> dict[str, Decimal]:
+        """Everything held in customer-owned wallets, per asset (zero where none)."""
+        by_asset = self.holdings_by_slot()
+        return {
+            code: sum(
+                (v for k, v in by_asset.get(code, {}).items() if k.startswith("customer_")), start=Decimal(0)
+            )
+            for code in self.snapshot.assets
+        }
+
+    def exposure(self) -> Exposure:
+        """Liabilities and holdings of every asset, with its price."""
+        liabilities = self.liabilities()
+        by_asset = self.holdings_by_slot()
         rows = []
         for code, asset in self.snapshot.assets.items():
             held = by_asset.get(code, {})
@@ -218,6 +233,8 @@ def rows_by_asset(assets: Any) -> dict[str, Any]:
     """
     encoded = pc.dictionary_encode(assets)
     codes = encoded.indices.to_numpy(zero_copy_only=False)
+    if len(encoded.dictionary) <= np.iinfo(np.int16).max:
+        codes = codes.astype(np.int16)  # NumPy's stable sort is a radix sort for 16-bit keys
     order = np.argsort(codes, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(encoded.dictionary)))])
     return {
