@@ -177,3 +177,20 @@ def test_row_order_of_the_balances_does_not_change_the_tree(tmp_path):
     )
     assert a.root == b.root
     assert json.dumps(por.proof(tmp_path / "pa", "A2")) == json.dumps(por.proof(tmp_path / "pb", "A2"))
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        ["A1", "A1", "A2", "A3", "A3"],  # sorted: the one-pass path
+        ["A2", "A2", "A1", "A3"],  # grouped, not sorted
+        ["A1", "A2", "A1", "A3"],  # not grouped
+        ["A1"],
+    ],
+)
+def test_account_ordinals_are_ids_ascending_whatever_the_row_order(rows):
+    import pyarrow as pa
+
+    ids, ordinal = por._account_ordinals(pa.array(rows))
+    assert ids.to_pylist() == sorted(set(rows))
+    assert [ids[int(i)].as_py() for i in ordinal] == rows

@@ -179,11 +179,14 @@ def _account_ordinals(accounts: Any) -> tuple[Any, Any]:
     Balances usually come grouped and sorted by account: then one pass of comparisons
     does it; otherwise a sort of the distinct ids.
     """
-    if len(accounts) > 1 and pc.all(pc.less_equal(accounts[:-1], accounts[1:])).as_py():
+    if len(accounts) > 1:
         starts = np.empty(len(accounts), dtype=bool)
         starts[0] = True
         starts[1:] = pc.not_equal(accounts[1:], accounts[:-1]).to_numpy(zero_copy_only=False)
-        return accounts.filter(pa.array(starts)), np.cumsum(starts, dtype=np.int64) - 1
+        heads = accounts.filter(pa.array(starts))
+        # sorted and grouped exactly when the first id of each run is above the one before
+        if len(heads) < 2 or pc.all(pc.less(heads[:-1], heads[1:])).as_py():
+            return heads, np.cumsum(starts, dtype=np.int64) - 1
     unique = pc.unique(accounts)
     ids = unique.take(pc.array_sort_indices(unique))
     return ids, pc.index_in(accounts, value_set=ids).to_numpy().astype(np.int64)
