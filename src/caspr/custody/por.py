@@ -422,13 +422,6 @@ def _root_document(
 # proofs
 
 
-def _decode_values(blob: bytes, codes: list[str]) -> dict[str, str]:
-    return {
-        c: str(int.from_bytes(blob[i * VALUE_BYTES : (i + 1) * VALUE_BYTES], "big"))
-        for i, c in enumerate(codes)
-    }
-
-
 def _ints(blob: bytes) -> list[int]:
     return [int.from_bytes(blob[i : i + VALUE_BYTES], "big") for i in range(0, len(blob), VALUE_BYTES)]
 
@@ -454,7 +447,7 @@ def _leaf_block(out: Path, start: int, stop: int, assets: int) -> list[tuple[byt
 
 
 def _low_path(
-    audit: bytes, block: list[tuple[bytes, list[int]]], index: int, empties: list[str], assets: int
+    audit: bytes, block: list[tuple[bytes, list[int]]], index: int, empties: list[bytes], assets: int
 ) -> list[tuple[bytes, list[int]]]:
     """Siblings at levels 0..STORED_FROM-1, recomputing the block's nodes as ``build`` did."""
     zeros = [0] * assets
@@ -462,11 +455,11 @@ def _low_path(
     nodes = block
     for level in range(STORED_FROM):
         sibling = index ^ 1
-        path.append(nodes[sibling] if sibling < len(nodes) else (bytes.fromhex(empties[level]), zeros))
+        path.append(nodes[sibling] if sibling < len(nodes) else (empties[level], zeros))
         parents = []
         for left in range(0, len(nodes), 2):
             lh, lv = nodes[left]
-            rh, rv = nodes[left + 1] if left + 1 < len(nodes) else (bytes.fromhex(empties[level]), zeros)
+            rh, rv = nodes[left + 1] if left + 1 < len(nodes) else (empties[level], zeros)
             parents.append(
                 (node_hash(audit, level + 1, lh, lv, rh, rv), [a + b for a, b in zip(lv, rv, strict=True)])
             )
@@ -486,7 +479,7 @@ def proof(out: Path, account_id: str) -> dict[str, Any]:
     if accounts.num_rows != 1:
         raise KeyError(account_id)
     leaf, nonce = accounts["leaf"][0].as_py(), accounts["nonce"][0].as_py().hex()
-    empties = json.loads((out / "empty.json").read_text())
+    empties = [bytes.fromhex(h) for h in json.loads((out / "empty.json").read_text())]
     audit = audit_tag(root["audit_id"], root["exchange"], root["as_of"], root["assets"])
     n = _load(out / "leaves.npy").shape[0]
     start = (leaf >> STORED_FROM) << STORED_FROM
@@ -500,7 +493,7 @@ def proof(out: Path, account_id: str) -> dict[str, Any]:
             values = _load(out / f"level-{level:02d}-values.npy")[sibling].tobytes()
             steps.append((hashes[sibling].tobytes(), _ints(values)))
         else:
-            steps.append((bytes.fromhex(empties[level]), [0] * len(codes)))
+            steps.append((empties[level], [0] * len(codes)))
     path = [
         {"level": level, "hash": h.hex(), "values": {c: str(v) for c, v in zip(codes, vs, strict=True)}}
         for level, (h, vs) in enumerate(steps)
