@@ -8,6 +8,7 @@ CI (CASPR_REQUIRE_NATIVE=1), where its absence is a failure.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import os
@@ -68,12 +69,19 @@ def test_leaves_and_levels_match_the_reference(rows):
     leaves = NATIVE.leaves(prefix, nonces, id_hashes, offsets, which, units, width, 2)
     assert leaves == PURE.leaves(prefix, nonces, id_hashes, offsets, which, units, width, 1)
     pad = rng.bytes(32)
-    node_prefix = por.NODE_TAG + rng.bytes(32) + b"\x01"
-    hashes, values = NATIVE.level_sparse(node_prefix, leaves, offsets, which, units, pad, width, 2)
-    assert (hashes, values) == PURE.level_sparse(node_prefix, leaves, offsets, which, units, pad, width, 1)
-    assert len(hashes) == 32 * ((rows + 1) // 2)  # an odd last child pairs with the pad
-    up = NATIVE.level(node_prefix, hashes, values, pad, width, 2)
-    assert up == PURE.level(node_prefix, hashes, values, pad, width, 1)
+    base = por.NODE_TAG + rng.bytes(32)
+    for levels in (1, 2, 4):
+        pads = rng.bytes(32 * levels)
+        hashes, values = NATIVE.block(base, leaves, offsets, which, units, pads, levels, width, 2)
+        assert (hashes, values) == PURE.block(base, leaves, offsets, which, units, pads, levels, width, 1)
+        assert len(hashes) == 32 * -(-rows // 2**levels)  # a partial last block is padded
+    # a block is the levels one at a time, each with its own prefix and pad
+    dense = kernels.expand(offsets, which, units, width).tobytes()
+    one = NATIVE.level(base + b"\x01", leaves, dense, pads[:32], width, 2)
+    two = NATIVE.level(base + b"\x02", *one, pads[32:64], width, 2)
+    assert NATIVE.block(base, leaves, offsets, which, units, pads[:64], 2, width, 2) == two
+    up = NATIVE.level(base + b"\x03", *two, pad, width, 2)
+    assert up == PURE.level(base + b"\x03", *two, pad, width, 1)
 
 
 def test_a_parent_is_the_documented_hash_of_its_children():
@@ -92,16 +100,45 @@ def test_refusals(kernel):
     one, top = (1).to_bytes(16, "big"), TOP.to_bytes(16, "big")
     with pytest.raises(OverflowError):
         kernel.level(b"p", b"\x00" * 64, top + one, b"\x00" * 32, 16, 1)
+    zero = b"\x00" * 32
     # two entries for one asset in one leaf
     with pytest.raises(ValueError, match="two balances"):
-        kernel.leaves(
-            b"p", b"\x00" * 32, b"\x00" * 32, np.array([0, 2]), np.array([0, 0], np.uint16), one + one, 16, 1
-        )
+        kernel.leaves(b"p", zero, zero, np.array([0, 2]), np.array([0, 0], np.uint16), one + one, 16, 1)
     # an asset index beyond the row
     with pytest.raises(ValueError, match="asset index"):
-        kernel.leaves(
-            b"p", b"\x00" * 32, b"\x00" * 32, np.array([0, 1]), np.array([3], np.uint16), one, 32, 1
-        )
+        kernel.leaves(b"p", zero, zero, np.array([0, 1]), np.array([3], np.uint16), one, 32, 1)
+    # an order that is not a permutation of the rows: a row twice, another never, or too few
+    two = np.array([0, 1, 2]), np.array([0, 0], np.uint16), one + one
+    for order in ([0, 0], [0, 2], [-1, 1], [0]):
+        with pytest.raises(ValueError, match=r"permutation|inconsistent"):
+            kernel.gather(np.array(order, np.int64), *two, 1)
+
+
+@needs_native
+@pytest.mark.parametrize("rows", [1, 2, 7, 5000, 9001])
+def test_gather_and_take_put_rows_in_the_given_order(rows):
+    rng = np.random.default_rng(rows + 1)  # seeded: replays
+    offsets, which, units = random_sparse(rng, rows, 5)
+    order = rng.permutation(rows).astype(np.int64)
+    moved = NATIVE.gather(order, offsets, which, units, 2)
+    assert moved == PURE.gather(order, offsets, which, units, 1)
+    # row p of the result is row order[p] of the input, entry for entry
+    new_offsets = np.frombuffer(moved[0], np.int64)
+    p = int(rng.integers(0, rows))
+    a = int(order[p])
+    assert (
+        moved[1][2 * new_offsets[p] : 2 * new_offsets[p + 1]] == which[offsets[a] : offsets[a + 1]].tobytes()
+    )
+    assert (
+        moved[2][16 * new_offsets[p] : 16 * new_offsets[p + 1]]
+        == units[16 * offsets[a] : 16 * offsets[a + 1]]
+    )
+    hashes = rng.bytes(32 * rows)
+    taken = NATIVE.take(order, hashes, 32, 2)
+    assert taken == PURE.take(order, hashes, 32, 1)
+    assert taken[32 * p : 32 * p + 32] == hashes[32 * a : 32 * a + 32]
+    with pytest.raises(ValueError, match="outside"):
+        NATIVE.take(np.array([rows], np.int64), hashes, 32, 1)
 
 
 def decimal128(values):
@@ -112,8 +149,7 @@ def decimal128(values):
 @pytest.mark.parametrize("kernel", sorted({PURE, NATIVE}, key=str))
 def test_scale_divides_exactly_or_refuses(kernel):
     # amounts at scale 18; asset 0 has scale 8 (divide by 10^10), asset 1 scale 18, asset 2 scale 0
-    code = np.array([0, 1, 2, 0, 2], dtype=np.int32)
-    asset_of = np.array([0, 1, 2], dtype=np.int32)
+    asset = np.array([0, 1, 2, 0, 2], dtype=np.int32)
     exponent = np.array([10, 0, 18], dtype=np.int32)
     amounts = [
         25000001 * 10**10,  # 0.25000001 BTC
@@ -122,32 +158,74 @@ def test_scale_divides_exactly_or_refuses(kernel):
         (2**126 // 10**10) * 10**10,  # near the top, still exact
         0,
     ]
-    which, units = kernel.scale(code, asset_of, exponent, decimal128(amounts))
-    assert np.frombuffer(which, np.uint16).tolist() == [0, 1, 2, 0, 2]
+    units = kernel.scale(asset, exponent, decimal128(amounts), 2)
     got = [int.from_bytes(units[i : i + 16], "big") for i in range(0, len(units), 16)]
     assert got == [25000001, 10**19 + 1, 123456, 2**126 // 10**10, 0]
-    with pytest.raises(ValueError, match="balance row 1"):
-        kernel.scale(code[:2], asset_of, exponent, decimal128([10**10, -5]))  # negative
-    with pytest.raises(ValueError, match="balance row 0"):
-        kernel.scale(code[:1], asset_of, exponent, decimal128([10**10 + 1]))  # finer than satoshi
-    with pytest.raises(ValueError, match="balance row 0"):
-        kernel.scale(code[:1], np.array([-1, 1, 2], np.int32), exponent, decimal128([10**10]))  # unlisted
+    with pytest.raises(ValueError, match="balance row 1: negative"):
+        kernel.scale(asset[:2], exponent, decimal128([10**10, -5]), 1)
+    with pytest.raises(ValueError, match="balance row 0: amount finer"):
+        kernel.scale(asset[:1], exponent, decimal128([10**10 + 1]), 1)  # finer than a satoshi
+    with pytest.raises(ValueError, match="balance row 0: asset not in"):
+        kernel.scale(np.array([-1], np.int32), exponent, decimal128([10**10]), 1)
+    with pytest.raises(ValueError, match="balance row 0: asset not in"):
+        kernel.scale(np.array([3], np.int32), exponent, decimal128([10**10]), 1)
+
+
+@pytest.mark.parametrize("kernel", sorted({PURE, NATIVE}, key=str))
+def test_scale_names_the_first_bad_row_across_threads(kernel):
+    # 10,000 rows split over two threads: bad rows in both halves, the first one is named
+    rows = 10_000
+    asset = np.zeros(rows, dtype=np.int32)
+    amounts = [10**10] * rows
+    amounts[9000] = -1  # negative, in the second thread's half
+    amounts[6001] = 10**10 + 7  # finer, earlier, also in the second half
+    asset[7000] = -1  # unlisted, later
+    with pytest.raises(ValueError, match="balance row 6001: amount finer"):
+        kernel.scale(asset, np.array([10], np.int32), decimal128(amounts), 2)
+    amounts[4999] = -3  # now one in the first half
+    with pytest.raises(ValueError, match="balance row 4999: negative"):
+        kernel.scale(asset, np.array([10], np.int32), decimal128(amounts), 2)
 
 
 @needs_native
 def test_scale_random_amounts_match_the_reference():
     rng = np.random.default_rng(20261124)
     rows = 20_000
-    code = rng.integers(0, 4, size=rows).astype(np.int32)
-    asset_of = np.array([0, 1, 2, 3], dtype=np.int32)
+    asset = rng.integers(0, 4, size=rows).astype(np.int32)
     exponent = np.array([0, 10, 12, 18], dtype=np.int32)
     # below 2^40 · 10^18 · 2^20 < 2^120
     amounts = [
-        int(rng.integers(0, 2**40)) * 10 ** int(exponent[c]) * int(rng.integers(1, 2**20)) for c in code
+        int(rng.integers(0, 2**40)) * 10 ** int(exponent[c]) * int(rng.integers(1, 2**20)) for c in asset
     ]
-    assert NATIVE.scale(code, asset_of, exponent, decimal128(amounts)) == PURE.scale(
-        code, asset_of, exponent, decimal128(amounts)
+    assert NATIVE.scale(asset, exponent, decimal128(amounts), 2) == PURE.scale(
+        asset, exponent, decimal128(amounts), 1
     )
+
+
+@pytest.mark.parametrize("kernel", sorted({PURE, NATIVE}, key=str))
+def test_shuffle_is_a_uniform_permutation(kernel):
+    assert kernel.shuffle(0) == b""
+    assert np.frombuffer(kernel.shuffle(1), np.int64).tolist() == [0]
+    big = np.frombuffer(kernel.shuffle(100_003), np.int64)
+    assert np.array_equal(np.sort(big), np.arange(100_003))
+    assert not np.array_equal(big, np.arange(100_003))
+    # all 24 orders of 4 items about equally often: chi-square, 23 degrees of freedom
+    draws = 12_000
+    seen = collections.Counter(kernel.shuffle(4) for _ in range(draws))
+    assert len(seen) == 24
+    expected = draws / 24
+    chi2 = sum((count - expected) ** 2 / expected for count in seen.values())
+    assert chi2 < 60  # p < 1e-4 for a fair shuffle; a biased one (e.g. j in [0, n)) lands far above
+
+
+@pytest.mark.parametrize("kernel", sorted({PURE, NATIVE}, key=str))
+def test_random_bytes_are_fresh(kernel):
+    a, b = kernel.random(3 << 20, 2), kernel.random(3 << 20, 2)  # three chunks: both threads
+    assert len(a) == len(b) == 3 << 20
+    assert a != b
+    counts = np.bincount(np.frombuffer(a, dtype=np.uint8), minlength=256)
+    assert counts.min() > 0.9 * len(a) / 256  # every byte value about equally often
+    assert kernel.random(0, 2) == b""
 
 
 @needs_native
@@ -185,12 +263,17 @@ def test_row_order_of_the_balances_does_not_change_the_tree(tmp_path):
         ["A1", "A1", "A2", "A3", "A3"],  # sorted: the one-pass path
         ["A2", "A2", "A1", "A3"],  # grouped, not sorted
         ["A1", "A2", "A1", "A3"],  # not grouped
+        ["b", "B", "a", "é", "A"],  # byte order, not locale order
         ["A1"],
     ],
 )
-def test_account_ordinals_are_ids_ascending_whatever_the_row_order(rows):
+def test_accounts_are_ids_ascending_with_their_rows_whatever_the_row_order(rows):
     import pyarrow as pa
 
-    ids, ordinal = por._account_ordinals(pa.array(rows))
-    assert ids.to_pylist() == sorted(set(rows))
-    assert [ids[int(i)].as_py() for i in ordinal] == rows
+    ids, offsets, grouped = por._accounts(pa.array(rows))
+    assert ids.to_pylist() == sorted(set(rows), key=str.encode)
+    taken = rows if grouped is None else [rows[int(i)] for i in grouped]
+    assert sorted(grouped.tolist() if grouped is not None else range(len(rows))) == list(range(len(rows)))
+    for i, account in enumerate(ids.to_pylist()):
+        assert taken[offsets[i] : offsets[i + 1]] == [account] * rows.count(account)
+    assert offsets[-1] == len(rows)

@@ -246,8 +246,10 @@ def test_every_proof_verifies_in_a_tree_with_a_partial_last_block(tmp_path):
 
     snap = load_snapshot(generate(tmp_path / "g", 1000, seed=11).out)
     result = por.build(snap, tmp_path / "p", seed=4)
-    accounts = por.pq.read_table(tmp_path / "p" / "accounts.parquet").to_pydict()
-    by_leaf = dict(zip(accounts["leaf"], accounts["account_id"], strict=True))
+    store = por.Store(tmp_path / "p")
+    by_leaf = {store.leaf(a): store.account_id(a) for a in range(len(store))}
+    assert sorted(by_leaf) == list(range(len(store)))  # every leaf is one account
+    assert all(store.account_at(leaf) == store.find(account) for leaf, account in by_leaf.items())
     n = result.customers
     assert n % (1 << por.STORED_FROM) != 0  # the last block is partial
     sample = set(range(n - 40, n)) | set(random.Random(1).sample(range(n), 60)) | {0}

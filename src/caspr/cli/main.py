@@ -18,7 +18,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import pyarrow.parquet as pq
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -728,7 +727,7 @@ def _demo_por(snapshot: Snapshot, folder: Path) -> None:
         f"root {root['root']['hash']} over {result.customers:,} customers (height {root['height']}); "
         f"solvent in every asset: {root['solvent_every_asset']}"
     )
-    account = str(pq.read_table(out / "accounts.parquet", columns=["account_id"])["account_id"][0])
+    account = por.Store(out).account_id(0)
     verdict = por.verify(por.proof(out, account), root)
     console.print(
         f"proof for customer {account}: {'VALID' if verdict.valid else 'INVALID'} "

@@ -14,10 +14,12 @@
 #include <Python.h>
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define HASH 32
 #define VALUE 16
@@ -57,12 +59,41 @@ static inline int is_zero(const unsigned char *p) {
 }
 
 /* ----------------------------------------------------------------------------------- */
+/* A new bytes object of `size` bytes, uninitialised. Large ones are advised onto huge pages
+ * before their first touch, as NumPy does for its arrays: at millions of rows, faulting the
+ * output in 4 KiB pages costs more than the work written into it. */
+
+static PyObject *new_bytes(Py_ssize_t size) {
+    PyObject *bytes = PyBytes_FromStringAndSize(NULL, size);
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)1 << 21;
+    if (bytes != NULL && size >= 2 * (Py_ssize_t)huge) {
+        uintptr_t first = (uintptr_t)PyBytes_AS_STRING(bytes), last = first + (uintptr_t)size;
+        first = (first + huge - 1) & ~(huge - 1);
+        last &= ~(huge - 1);
+        if (last > first) (void)madvise((void *)first, last - first, MADV_HUGEPAGE); /* advice only */
+    }
+#endif
+    return bytes;
+}
+
+/* ----------------------------------------------------------------------------------- */
 /* threads */
 
 typedef struct job job;
 typedef int (*row_fn)(job *, EVP_MD_CTX *, unsigned char *msg, Py_ssize_t row);
 
-enum { OK = 0, EVP_FAILED = 1, OVERFLOW = 2, DUPLICATE = 3, BAD_ASSET = 4 };
+enum {
+    OK = 0,
+    EVP_FAILED = 1,
+    OVERFLOW = 2,
+    DUPLICATE = 3,
+    BAD_ASSET = 4,
+    NOT_LISTED = 5,
+    NEGATIVE = 6,
+    FINER = 7,
+    RAND_FAILED = 8,
+};
 
 struct job {
     row_fn fn;
@@ -75,13 +106,23 @@ struct job {
     size_t prefix_len;
     const unsigned char *nonces, *id_hashes; /* leaves */
     const unsigned char *hashes, *values;    /* level: children */
-    const int64_t *offsets;                  /* ids: string offsets; sparse values: per row */
+    const int64_t *order;                    /* gather: the source row of each row */
+    const int64_t *offsets;                  /* ids: string offsets; sparse values: per account */
     const uint16_t *assets;                  /* sparse values: asset index per entry */
     const unsigned char *units;              /* sparse values: 16 bytes per entry; ids: string data */
     const unsigned char *pad;                /* level: the empty subtree's hash */
     Py_ssize_t count;                        /* level: number of children */
     size_t width;
     unsigned char *out_hash, *out_values;
+    /* gather */
+    int64_t *out_offsets;
+    unsigned char *out_assets;
+    size_t row_bytes;
+    /* scale */
+    const int32_t *asset_index;
+    const void *extra; /* scale: the divisors; block: its shape */
+    Py_ssize_t asset_count;
+    Py_ssize_t grain; /* fewer rows than this: one thread (0: 4096) */
 };
 
 static int digest(EVP_MD_CTX *ctx, const unsigned char *msg, size_t len, unsigned char *out) {
@@ -119,7 +160,7 @@ static int run_threads(job *template, Py_ssize_t rows, int threads) {
     int started[MAX_THREADS] = {0};
     if (threads < 1) threads = 1;
     if (threads > MAX_THREADS) threads = MAX_THREADS;
-    if (rows < 4096) threads = 1;
+    if (rows < (template->grain ? template->grain : 4096)) threads = 1;
     Py_BEGIN_ALLOW_THREADS;
     for (int t = 0; t < threads; t++) {
         jobs[t] = *template;
@@ -147,44 +188,76 @@ static int run_threads(job *template, Py_ssize_t rows, int threads) {
         case BAD_ASSET:
             PyErr_Format(PyExc_ValueError, "row %zd: asset index outside the asset list", row);
             return -1;
+        case NOT_LISTED:
+            PyErr_Format(PyExc_ValueError, "balance row %zd: asset not in the asset list", row);
+            return -1;
+        case NEGATIVE: PyErr_Format(PyExc_ValueError, "balance row %zd: negative amount", row); return -1;
+        case FINER:
+            PyErr_Format(PyExc_ValueError, "balance row %zd: amount finer than the asset's scale", row);
+            return -1;
+        case RAND_FAILED: PyErr_SetString(PyExc_RuntimeError, "OpenSSL RAND_bytes failed"); return -1;
         default: PyErr_SetString(PyExc_RuntimeError, "OpenSSL SHA-256 failed"); return -1;
         }
     }
     return 0;
 }
 
-/* Check sparse rows: offsets int64[rows + 1] rising from 0 to the number of entries. */
+/* Check sparse values: offsets int64[accounts + 1] rising from 0 to the number of entries,
+ * and, when given, `order` (int64[accounts]: the account at each leaf) a permutation of
+ * 0..accounts-1, so that every account is one leaf and no leaf is two accounts. */
 static int check_sparse(const Py_buffer *offsets, const Py_buffer *assets, const Py_buffer *units,
-                        Py_ssize_t rows) {
+                        const Py_buffer *order, Py_ssize_t accounts) {
     Py_ssize_t k = assets->len / 2;
     const int64_t *off = offsets->buf;
-    if (offsets->len != (rows + 1) * 8 || assets->len % 2 || units->len != k * VALUE || off[0] != 0 ||
-        off[rows] != k) {
+    if (offsets->len != (accounts + 1) * 8 || assets->len % 2 || units->len != k * VALUE || off[0] != 0 ||
+        off[accounts] != k || (order != NULL && order->len != accounts * 8)) {
         PyErr_SetString(PyExc_ValueError, "sparse values: inconsistent buffer sizes");
         return -1;
     }
-    for (Py_ssize_t i = 0; i < rows; i++) {
+    for (Py_ssize_t i = 0; i < accounts; i++) {
         if (off[i + 1] < off[i]) {
             PyErr_SetString(PyExc_ValueError, "sparse values: offsets must not decrease");
             return -1;
         }
     }
+    if (order == NULL) return 0;
+    const int64_t *account = order->buf;
+    unsigned char *seen = calloc(accounts ? accounts : 1, 1);
+    if (seen == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    int bad = 0;
+    for (Py_ssize_t i = 0; i < accounts && !bad; i++) {
+        int64_t a = account[i];
+        if (a < 0 || a >= accounts || seen[a]) bad = 1;
+        else seen[a] = 1;
+    }
+    free(seen);
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "order: not a permutation of the accounts");
+        return -1;
+    }
     return 0;
 }
 
-/* Write sparse row `row`'s values into `out` (width bytes, zero elsewhere). */
-static int expand(const job *j, Py_ssize_t row, unsigned char *out) {
+/* Write the sparse values of row `a` into `out` (width bytes, zero elsewhere). */
+static int expand(const job *j, int64_t a, unsigned char *out) {
     memset(out, 0, j->width);
     size_t assets = j->width / VALUE;
-    for (int64_t e = j->offsets[row]; e < j->offsets[row + 1]; e++) {
-        uint16_t a = j->assets[e];
-        if (a >= assets) return BAD_ASSET;
-        unsigned char *slot = out + (size_t)a * VALUE;
+    for (int64_t e = j->offsets[a]; e < j->offsets[a + 1]; e++) {
+        uint16_t asset = j->assets[e];
+        if (asset >= assets) return BAD_ASSET;
+        unsigned char *slot = out + (size_t)asset * VALUE;
         if (!is_zero(slot)) return DUPLICATE;
         memcpy(slot, j->units + e * VALUE, VALUE);
     }
     return OK;
 }
+
+/* How far ahead of its use a gather asks the memory for a row: the rows sit in a random
+ * order, so every read would otherwise wait for memory. */
+#define AHEAD 16
 
 /* out = left + right per asset (16-byte big-endian values). */
 static int add_values(const unsigned char *left, const unsigned char *right, unsigned char *out,
@@ -222,7 +295,7 @@ static PyObject *py_ids(PyObject *Py_UNUSED(self), PyObject *args) {
             goto done;
         }
     }
-    result = PyBytes_FromStringAndSize(NULL, n * HASH);
+    result = new_bytes(n * HASH);
     if (result == NULL) goto done;
     job j = {0};
     j.fn = id_row;
@@ -266,22 +339,36 @@ static inline int divide_exactly(u128 v, const exact_divisor *d, u128 *quotient)
     return q <= d->limit;
 }
 
-/* scale(code int32[k], asset_of int32[d], exponent int32[assets], amounts decimal128[k])
- *   -> (assets uint16[k], units k*16)
- * Each balance row's asset index (asset_of[code]) and its amount, an unscaled
- * little-endian two's-complement decimal128, divided exactly by 10^exponent[asset] (to the
- * asset's own scale) as a 16-byte big-endian integer. Errors name the row: an asset not
- * in the list, a negative amount, digits finer than the asset's scale. */
+/* scale(asset int32[k], exponent int32[assets], amounts decimal128[k], threads)
+ *   -> units k*16
+ * Each balance row's amount, an unscaled little-endian two's-complement decimal128, divided
+ * exactly by 10^exponent[asset[r]] (to the asset's own scale) as a 16-byte big-endian
+ * integer. asset[r] is the row's index in the asset list, -1 when not listed. Errors name
+ * the first bad row: an asset not in the list, a negative amount, digits finer than the
+ * asset's scale. */
+
+static int scale_row(job *j, EVP_MD_CTX *Py_UNUSED(ctx), unsigned char *Py_UNUSED(msg), Py_ssize_t r) {
+    int32_t a = j->asset_index[r];
+    if (a < 0 || a >= j->asset_count) return NOT_LISTED;
+    uint64_t lo, hi;
+    memcpy(&lo, j->units + r * VALUE, 8);
+    memcpy(&hi, j->units + r * VALUE + 8, 8);
+    if (hi >> 63) return NEGATIVE;
+    u128 q;
+    if (!divide_exactly(((u128)hi << 64) | lo, (const exact_divisor *)j->extra + a, &q)) return FINER;
+    store_be128(j->out_values + r * VALUE, q);
+    return OK;
+}
 
 static PyObject *py_scale(PyObject *Py_UNUSED(self), PyObject *args) {
-    Py_buffer code, asset_of, exponent, amounts;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*", &code, &asset_of, &exponent, &amounts)) return NULL;
-    PyObject *out_assets = NULL, *out_units = NULL, *result = NULL;
-    Py_ssize_t k = code.len / 4, d = asset_of.len / 4, assets = exponent.len / 4;
+    Py_buffer asset, exponent, amounts;
+    int threads;
+    if (!PyArg_ParseTuple(args, "y*y*y*i", &asset, &exponent, &amounts, &threads)) return NULL;
+    PyObject *out_units = NULL;
+    Py_ssize_t k = asset.len / 4, assets = exponent.len / 4;
     exact_divisor divisor[1024];
     const int32_t *exp = exponent.buf;
-    if (code.len % 4 || asset_of.len % 4 || exponent.len % 4 || amounts.len != k * VALUE ||
-        assets > 1024) {
+    if (asset.len % 4 || exponent.len % 4 || amounts.len != k * VALUE || assets > 1024) {
         PyErr_SetString(PyExc_ValueError, "scale: inconsistent buffer sizes (at most 1024 assets)");
         goto done;
     }
@@ -292,52 +379,244 @@ static PyObject *py_scale(PyObject *Py_UNUSED(self), PyObject *args) {
         }
         divisor[a] = power_of_ten(exp[a]);
     }
-    out_assets = PyBytes_FromStringAndSize(NULL, k * 2);
-    out_units = PyBytes_FromStringAndSize(NULL, k * VALUE);
-    if (out_assets == NULL || out_units == NULL) goto done;
-    uint16_t *which = (uint16_t *)PyBytes_AS_STRING(out_assets);
-    unsigned char *units = (unsigned char *)PyBytes_AS_STRING(out_units);
-    const int32_t *codes = code.buf, *map = asset_of.buf;
-    const unsigned char *amount = amounts.buf;
-    Py_ssize_t bad = -1;
-    const char *why = NULL;
-    Py_BEGIN_ALLOW_THREADS;
-    for (Py_ssize_t r = 0; r < k; r++) {
-        int32_t c = codes[r];
-        int32_t a = (c >= 0 && c < d) ? map[c] : -1;
-        if (a < 0 || a >= assets) {
-            bad = r, why = "asset not in the asset list";
-            break;
-        }
-        uint64_t lo, hi;
-        memcpy(&lo, amount + r * VALUE, 8);
-        memcpy(&hi, amount + r * VALUE + 8, 8);
-        u128 q;
-        if (hi >> 63) {
-            bad = r, why = "negative amount";
-            break;
-        }
-        if (!divide_exactly(((u128)hi << 64) | lo, &divisor[a], &q)) {
-            bad = r, why = "amount finer than the asset's scale";
-            break;
-        }
-        which[r] = (uint16_t)a;
-        store_be128(units + r * VALUE, q);
-    }
-    Py_END_ALLOW_THREADS;
-    if (bad >= 0) PyErr_Format(PyExc_ValueError, "balance row %zd: %s", bad, why);
-    else result = PyTuple_Pack(2, out_assets, out_units);
+    out_units = new_bytes(k * VALUE);
+    if (out_units == NULL) goto done;
+    job j = {0};
+    j.fn = scale_row;
+    j.asset_index = asset.buf;
+    j.asset_count = assets;
+    j.extra = divisor;
+    j.units = amounts.buf;
+    j.out_values = (unsigned char *)PyBytes_AS_STRING(out_units);
+    if (run_threads(&j, k, threads)) Py_CLEAR(out_units);
 done:
-    Py_XDECREF(out_assets);
-    Py_XDECREF(out_units);
-    PyBuffer_Release(&code);
-    PyBuffer_Release(&asset_of);
+    PyBuffer_Release(&asset);
     PyBuffer_Release(&exponent);
     PyBuffer_Release(&amounts);
+    return out_units;
+}
+
+/* random(size, threads) -> bytes from OpenSSL's RAND_bytes: a NIST SP 800-90A CTR_DRBG
+ * (AES-256) seeded from the operating system, one per thread. */
+
+#define RANDOM_CHUNK (1 << 20)
+
+static int random_row(job *j, EVP_MD_CTX *Py_UNUSED(ctx), unsigned char *Py_UNUSED(msg), Py_ssize_t r) {
+    Py_ssize_t start = r * RANDOM_CHUNK, stop = start + RANDOM_CHUNK;
+    if (stop > j->count) stop = j->count;
+    return RAND_bytes(j->out_hash + start, (int)(stop - start)) == 1 ? OK : RAND_FAILED;
+}
+
+static PyObject *py_random(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_ssize_t size;
+    int threads;
+    if (!PyArg_ParseTuple(args, "ni", &size, &threads)) return NULL;
+    if (size < 0) {
+        PyErr_SetString(PyExc_ValueError, "random: negative size");
+        return NULL;
+    }
+    PyObject *result = new_bytes(size);
+    if (result == NULL) return NULL;
+    job j = {0};
+    j.fn = random_row;
+    j.count = size;
+    j.out_hash = (unsigned char *)PyBytes_AS_STRING(result);
+    j.grain = 2;
+    Py_ssize_t chunks = (size + RANDOM_CHUNK - 1) / RANDOM_CHUNK;
+    if (run_threads(&j, chunks, threads)) Py_CLEAR(result);
     return result;
 }
 
 /* ----------------------------------------------------------------------------------- */
+/* shuffle(n) -> int64[n]: a uniformly random permutation of 0..n-1 for the leaf order,
+ * Fisher-Yates (Knuth, TAOCP vol. 2, Algorithm 3.4.2P) driven by RAND_bytes, each index
+ * drawn without bias by Lemire's multiply-and-reject ("Fast random integer generation in an
+ * interval", ACM TOMACS 2019). Indices are drawn a batch ahead so that the swaps can ask
+ * the memory for their targets ahead: the swaps are the cost, not the randomness. */
+
+#define SHUFFLE_BATCH 4096
+
+typedef struct {
+    uint64_t words[SHUFFLE_BATCH];
+    int next;
+} word_stream;
+
+static int next_word(word_stream *s, uint64_t *out) {
+    if (s->next == SHUFFLE_BATCH) {
+        if (RAND_bytes((unsigned char *)s->words, sizeof s->words) != 1) return RAND_FAILED;
+        s->next = 0;
+    }
+    *out = s->words[s->next++];
+    return OK;
+}
+
+/* A uniform integer in [0, range), range >= 1. */
+static int bounded(word_stream *s, uint64_t range, uint64_t *out) {
+    uint64_t x;
+    if (next_word(s, &x)) return RAND_FAILED;
+    u128 m = (u128)x * range;
+    uint64_t low = (uint64_t)m;
+    if (low < range) {
+        uint64_t threshold = -range % range;
+        while (low < threshold) {
+            if (next_word(s, &x)) return RAND_FAILED;
+            m = (u128)x * range;
+            low = (uint64_t)m;
+        }
+    }
+    *out = (uint64_t)(m >> 64);
+    return OK;
+}
+
+static PyObject *py_shuffle(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "n", &n)) return NULL;
+    if (n < 0) {
+        PyErr_SetString(PyExc_ValueError, "shuffle: negative size");
+        return NULL;
+    }
+    PyObject *result = new_bytes(n * 8);
+    word_stream *stream = malloc(sizeof *stream);
+    uint64_t *targets = malloc(SHUFFLE_BATCH * sizeof *targets);
+    int rc = OK;
+    if (result == NULL || stream == NULL || targets == NULL) {
+        Py_XDECREF(result);
+        free(stream);
+        free(targets);
+        return result == NULL ? NULL : PyErr_NoMemory();
+    }
+    int64_t *a = (int64_t *)PyBytes_AS_STRING(result);
+    stream->next = SHUFFLE_BATCH;
+    Py_BEGIN_ALLOW_THREADS;
+    for (Py_ssize_t i = 0; i < n; i++) a[i] = i;
+    /* i runs down from n - 1 to 1, swapping a[i] with a[j], j uniform in [0, i] */
+    for (Py_ssize_t top = n - 1; top >= 1 && !rc; top -= SHUFFLE_BATCH) {
+        Py_ssize_t count = top < SHUFFLE_BATCH ? top : SHUFFLE_BATCH;
+        for (Py_ssize_t k = 0; k < count && !rc; k++) rc = bounded(stream, (uint64_t)(top - k) + 1, &targets[k]);
+        for (Py_ssize_t k = 0; k < count && !rc; k++) {
+            if (k + AHEAD < count) __builtin_prefetch(a + targets[k + AHEAD], 1);
+            Py_ssize_t i = top - k, j = (Py_ssize_t)targets[k];
+            int64_t swap = a[i];
+            a[i] = a[j];
+            a[j] = swap;
+        }
+    }
+    Py_END_ALLOW_THREADS;
+    free(stream);
+    free(targets);
+    if (rc) {
+        Py_DECREF(result);
+        PyErr_SetString(PyExc_RuntimeError, "OpenSSL RAND_bytes failed");
+        return NULL;
+    }
+    return result;
+}
+
+/* gather(order int64[n], offsets int64[n+1], assets uint16[k], units k*16, threads)
+ *   -> (offsets, assets, units): sparse rows put in the order `order` (row p of the result
+ * is row order[p] of the input; `order` must be a permutation). The leaves sit in a
+ * secret random order of the accounts, and hashing wants them contiguous: this copy,
+ * with the memory asked for ahead, is far cheaper than random reads inside the hashing. */
+
+static int length_row(job *j, EVP_MD_CTX *Py_UNUSED(ctx), unsigned char *Py_UNUSED(msg), Py_ssize_t p) {
+    if (p + AHEAD < j->stop) __builtin_prefetch(j->offsets + j->order[p + AHEAD]);
+    int64_t a = j->order[p];
+    j->out_offsets[p + 1] = j->offsets[a + 1] - j->offsets[a];
+    return OK;
+}
+
+static int copy_row(job *j, EVP_MD_CTX *Py_UNUSED(ctx), unsigned char *Py_UNUSED(msg), Py_ssize_t p) {
+    if (p + 2 * AHEAD < j->stop) __builtin_prefetch(j->offsets + j->order[p + 2 * AHEAD]);
+    if (p + AHEAD < j->stop) { /* its offsets were asked for AHEAD rows ago */
+        int64_t ahead = j->offsets[j->order[p + AHEAD]];
+        __builtin_prefetch(j->assets + ahead);
+        __builtin_prefetch(j->units + ahead * VALUE);
+        __builtin_prefetch(j->units + ahead * VALUE + 64);
+    }
+    int64_t a = j->order[p], from = j->offsets[a], count = j->offsets[a + 1] - from, to = j->out_offsets[p];
+    memcpy(j->out_assets + to * 2, j->assets + from, (size_t)count * 2);
+    memcpy(j->out_values + to * VALUE, j->units + from * VALUE, (size_t)count * VALUE);
+    return OK;
+}
+
+static PyObject *py_gather(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer order, offsets, assets, units;
+    int threads;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*i", &order, &offsets, &assets, &units, &threads)) return NULL;
+    PyObject *out_offsets = NULL, *out_assets = NULL, *out_units = NULL, *result = NULL;
+    Py_ssize_t n = order.len / 8, k = assets.len / 2;
+    if (order.len % 8 || check_sparse(&offsets, &assets, &units, &order, n)) goto done;
+    out_offsets = new_bytes((n + 1) * 8);
+    out_assets = new_bytes(k * 2);
+    out_units = new_bytes(k * VALUE);
+    if (out_offsets == NULL || out_assets == NULL || out_units == NULL) goto done;
+    job j = {0};
+    j.order = order.buf;
+    j.offsets = offsets.buf;
+    j.assets = assets.buf;
+    j.units = units.buf;
+    j.out_offsets = (int64_t *)PyBytes_AS_STRING(out_offsets);
+    j.out_assets = (unsigned char *)PyBytes_AS_STRING(out_assets);
+    j.out_values = (unsigned char *)PyBytes_AS_STRING(out_units);
+    j.out_offsets[0] = 0;
+    j.fn = length_row;
+    if (run_threads(&j, n, threads)) goto done;
+    for (Py_ssize_t p = 0; p < n; p++) j.out_offsets[p + 1] += j.out_offsets[p];
+    j.fn = copy_row;
+    if (run_threads(&j, n, threads) == 0) result = PyTuple_Pack(3, out_offsets, out_assets, out_units);
+done:
+    Py_XDECREF(out_offsets);
+    Py_XDECREF(out_assets);
+    Py_XDECREF(out_units);
+    PyBuffer_Release(&order);
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&assets);
+    PyBuffer_Release(&units);
+    return result;
+}
+
+/* take(order int64[n], rows m*size, size, threads) -> n*size: row p is rows[order[p]]. */
+
+static int take_row(job *j, EVP_MD_CTX *Py_UNUSED(ctx), unsigned char *Py_UNUSED(msg), Py_ssize_t p) {
+    size_t size = j->row_bytes;
+    if (p + AHEAD < j->stop) __builtin_prefetch(j->units + (size_t)j->order[p + AHEAD] * size);
+    memcpy(j->out_values + (size_t)p * size, j->units + (size_t)j->order[p] * size, size);
+    return OK;
+}
+
+static PyObject *py_take(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer order, rows;
+    Py_ssize_t size;
+    int threads;
+    if (!PyArg_ParseTuple(args, "y*y*ni", &order, &rows, &size, &threads)) return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t n = order.len / 8, m = size > 0 ? rows.len / size : 0;
+    const int64_t *from = order.buf;
+    if (size <= 0 || order.len % 8 || rows.len != m * size) {
+        PyErr_SetString(PyExc_ValueError, "take: inconsistent buffer sizes");
+        goto done;
+    }
+    for (Py_ssize_t p = 0; p < n; p++) {
+        if (from[p] < 0 || from[p] >= m) {
+            PyErr_SetString(PyExc_ValueError, "take: row outside the rows");
+            goto done;
+        }
+    }
+    result = new_bytes(n * size);
+    if (result == NULL) goto done;
+    job j = {0};
+    j.fn = take_row;
+    j.order = from;
+    j.units = rows.buf;
+    j.row_bytes = (size_t)size;
+    j.out_values = (unsigned char *)PyBytes_AS_STRING(result);
+    if (run_threads(&j, n, threads)) Py_CLEAR(result);
+done:
+    PyBuffer_Release(&order);
+    PyBuffer_Release(&rows);
+    return result;
+}
+
 /* leaves(prefix, nonces n*32, id_hashes n*32, offsets, assets, units, width, threads) -> n*32
  * leaf = SHA-256(prefix ‖ nonce ‖ id_hash ‖ values), prefix = 0x00 ‖ "caspr-por/1" ‖ audit;
  * values are given sparsely (offsets int64[n+1] into assets uint16[k] and units k*16). */
@@ -357,8 +636,8 @@ static PyObject *py_leaves(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_buffer prefix, nonces, id_hashes, offsets, assets, units;
     Py_ssize_t width;
     int threads;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*ni", &prefix, &nonces, &id_hashes, &offsets, &assets,
-                          &units, &width, &threads))
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*ni", &prefix, &nonces, &id_hashes, &offsets, &assets, &units,
+                          &width, &threads))
         return NULL;
     PyObject *result = NULL;
     Py_ssize_t n = nonces.len / HASH;
@@ -366,8 +645,8 @@ static PyObject *py_leaves(PyObject *Py_UNUSED(self), PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "leaves: inconsistent buffer sizes");
         goto done;
     }
-    if (check_sparse(&offsets, &assets, &units, n)) goto done;
-    result = PyBytes_FromStringAndSize(NULL, n * HASH);
+    if (check_sparse(&offsets, &assets, &units, NULL, n)) goto done;
+    result = new_bytes(n * HASH);
     if (result == NULL) goto done;
     job j = {0};
     j.fn = leaf_row;
@@ -394,8 +673,6 @@ done:
 
 /* ----------------------------------------------------------------------------------- */
 /* level(prefix, hashes c*32, values c*width, pad 32, width, threads) -> (hashes, values)
- * level_sparse(prefix, hashes c*32, offsets, assets, units, pad 32, width, threads): the
- * same with the children's values given sparsely (the leaves).
  * parent = SHA-256(prefix ‖ hL ‖ vL ‖ hR ‖ vR), prefix = 0x01 ‖ "caspr-por/1" ‖ audit ‖ level;
  * the parent's values are vL + vR per asset. An odd last child pairs with the empty
  * subtree `pad`, whose values are zero. */
@@ -406,18 +683,15 @@ static int node_row(job *j, EVP_MD_CTX *ctx, unsigned char *msg, Py_ssize_t row)
     unsigned char *hl = msg + j->prefix_len, *vl = hl + HASH, *hr = vl + w, *vr = hr + HASH;
     memcpy(msg, j->prefix, j->prefix_len);
     memcpy(hl, j->hashes + left * HASH, HASH);
-    int rc = OK;
-    if (j->values) memcpy(vl, j->values + left * w, w);
-    else rc = expand(j, left, vl);
+    memcpy(vl, j->values + left * w, w);
     if (right < j->count) {
         memcpy(hr, j->hashes + right * HASH, HASH);
-        if (j->values) memcpy(vr, j->values + right * w, w);
-        else if (!rc) rc = expand(j, right, vr);
+        memcpy(vr, j->values + right * w, w);
     } else {
         memcpy(hr, j->pad, HASH);
         memset(vr, 0, w);
     }
-    if (!rc) rc = add_values(vl, vr, j->out_values + row * w, w);
+    int rc = add_values(vl, vr, j->out_values + row * w, w);
     if (rc) return rc;
     return digest(ctx, msg, j->msg_len, j->out_hash + row * HASH) ? OK : EVP_FAILED;
 }
@@ -430,8 +704,8 @@ static PyObject *parents(job *j, Py_buffer *prefix, Py_buffer *hashes, Py_buffer
         PyErr_SetString(PyExc_ValueError, "level: inconsistent buffer sizes");
         return NULL;
     }
-    out_h = PyBytes_FromStringAndSize(NULL, m * HASH);
-    out_v = PyBytes_FromStringAndSize(NULL, m * width);
+    out_h = new_bytes(m * HASH);
+    out_v = new_bytes(m * width);
     if (out_h != NULL && out_v != NULL) {
         j->fn = node_row;
         j->prefix = prefix->buf;
@@ -471,27 +745,103 @@ static PyObject *py_level(PyObject *Py_UNUSED(self), PyObject *args) {
     return result;
 }
 
-static PyObject *py_level_sparse(PyObject *Py_UNUSED(self), PyObject *args) {
-    Py_buffer prefix, hashes, offsets, assets, units, pad;
+/* block(base, leaves c*32, offsets, assets, units, pads levels*32, levels, width, threads)
+ *   -> (hashes, values) of the nodes at `levels`, each made from its 2^levels leaves in one
+ * go: the nodes below are hashed exactly as `level` would (prefix = base ‖ level byte, an
+ * odd last child paired with that level's empty subtree pads[level]) but never stored, so
+ * the lowest, widest levels cost no memory traffic. Leaf values are given sparsely. */
+
+#define MAX_BLOCK_LEVELS 8
+
+typedef struct {
+    Py_ssize_t leaves; /* c */
+    int levels;
+    const unsigned char *pads;
+} block_shape;
+
+static int block_row(job *j, EVP_MD_CTX *ctx, unsigned char *msg, Py_ssize_t row) {
+    const block_shape *shape = (const block_shape *)j->extra;
+    size_t w = j->width, base = j->prefix_len;
+    size_t node_len = base + 1 + 2 * (HASH + w);
+    Py_ssize_t span = (Py_ssize_t)1 << shape->levels, first = row * span;
+    Py_ssize_t count = shape->leaves - first < span ? shape->leaves - first : span;
+    unsigned char *hashes = msg + node_len, *values = hashes + span * HASH;
+    unsigned char *hl = msg + base + 1, *vl = hl + HASH, *hr = vl + w, *vr = hr + HASH;
+    int rc = OK;
+    for (Py_ssize_t i = 0; i < count && !rc; i++) {
+        memcpy(hashes + i * HASH, j->hashes + (first + i) * HASH, HASH);
+        rc = expand(j, first + i, values + i * w);
+    }
+    memcpy(msg, j->prefix, base);
+    for (int level = 1; level <= shape->levels && !rc; level++) {
+        msg[base] = (unsigned char)level;
+        Py_ssize_t parents = (count + 1) / 2;
+        for (Py_ssize_t i = 0; i < parents && !rc; i++) {
+            memcpy(hl, hashes + 2 * i * HASH, HASH);
+            memcpy(vl, values + 2 * i * w, w);
+            if (2 * i + 1 < count) {
+                memcpy(hr, hashes + (2 * i + 1) * HASH, HASH);
+                memcpy(vr, values + (2 * i + 1) * w, w);
+            } else {
+                memcpy(hr, shape->pads + (level - 1) * HASH, HASH);
+                memset(vr, 0, w);
+            }
+            rc = add_values(vl, vr, values + i * w, w);
+            if (!rc && !digest(ctx, msg, node_len, hashes + i * HASH)) rc = EVP_FAILED;
+        }
+        count = parents;
+    }
+    if (rc) return rc;
+    memcpy(j->out_hash + row * HASH, hashes, HASH);
+    memcpy(j->out_values + row * w, values, w);
+    return OK;
+}
+
+static PyObject *py_block(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer base, leaves, offsets, assets, units, pads;
+    int levels, threads;
     Py_ssize_t width;
-    int threads;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*ni", &prefix, &hashes, &offsets, &assets, &units, &pad,
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*ini", &base, &leaves, &offsets, &assets, &units, &pads, &levels,
                           &width, &threads))
         return NULL;
-    PyObject *result = NULL;
-    if (check_sparse(&offsets, &assets, &units, hashes.len / HASH) == 0) {
-        job j = {0};
-        j.offsets = offsets.buf;
-        j.assets = assets.buf;
-        j.units = units.buf;
-        result = parents(&j, &prefix, &hashes, &pad, width, threads);
+    PyObject *out_h = NULL, *out_v = NULL, *result = NULL;
+    Py_ssize_t c = leaves.len / HASH;
+    if (levels < 1 || levels > MAX_BLOCK_LEVELS || width <= 0 || width % VALUE || leaves.len != c * HASH ||
+        pads.len != levels * HASH) {
+        PyErr_SetString(PyExc_ValueError, "block: inconsistent buffer sizes");
+        goto done;
     }
-    PyBuffer_Release(&prefix);
-    PyBuffer_Release(&hashes);
+    if (check_sparse(&offsets, &assets, &units, NULL, c)) goto done;
+    Py_ssize_t span = (Py_ssize_t)1 << levels, m = (c + span - 1) / span;
+    out_h = new_bytes(m * HASH);
+    out_v = new_bytes(m * width);
+    if (out_h == NULL || out_v == NULL) goto done;
+    block_shape shape = {c, levels, pads.buf};
+    job j = {0};
+    j.fn = block_row;
+    j.prefix = base.buf;
+    j.prefix_len = base.len;
+    /* per thread: one node message, then the block's hashes and values */
+    j.msg_len = base.len + 1 + 2 * (HASH + width) + span * (HASH + width);
+    j.hashes = leaves.buf;
+    j.offsets = offsets.buf;
+    j.assets = assets.buf;
+    j.units = units.buf;
+    j.width = width;
+    j.extra = &shape;
+    j.grain = 256;
+    j.out_hash = (unsigned char *)PyBytes_AS_STRING(out_h);
+    j.out_values = (unsigned char *)PyBytes_AS_STRING(out_v);
+    if (run_threads(&j, m, threads) == 0) result = PyTuple_Pack(2, out_h, out_v);
+done:
+    Py_XDECREF(out_h);
+    Py_XDECREF(out_v);
+    PyBuffer_Release(&base);
+    PyBuffer_Release(&leaves);
     PyBuffer_Release(&offsets);
     PyBuffer_Release(&assets);
     PyBuffer_Release(&units);
-    PyBuffer_Release(&pad);
+    PyBuffer_Release(&pads);
     return result;
 }
 
@@ -500,13 +850,18 @@ static PyObject *py_level_sparse(PyObject *Py_UNUSED(self), PyObject *args) {
 static PyMethodDef methods[] = {
     {"ids", py_ids, METH_VARARGS, "ids(offsets, data, threads) -> bytes: SHA-256 of each string."},
     {"scale", py_scale, METH_VARARGS,
-     "scale(code, asset_of, exponent, amounts) -> (assets, units): balance rows at each asset's scale."},
+     "scale(asset, exponent, amounts, threads) -> units: balance amounts at each asset's scale."},
+    {"random", py_random, METH_VARARGS, "random(size, threads) -> bytes from OpenSSL's CTR_DRBG."},
+    {"shuffle", py_shuffle, METH_VARARGS, "shuffle(n) -> bytes: a uniformly random permutation (int64)."},
+    {"gather", py_gather, METH_VARARGS,
+     "gather(order, offsets, assets, units, threads) -> (offsets, assets, units): sparse rows reordered."},
+    {"take", py_take, METH_VARARGS, "take(order, rows, size, threads) -> bytes: fixed-size rows reordered."},
     {"leaves", py_leaves, METH_VARARGS,
      "leaves(prefix, nonces, id_hashes, offsets, assets, units, width, threads) -> bytes: leaf hashes."},
     {"level", py_level, METH_VARARGS,
      "level(prefix, hashes, values, pad, width, threads) -> (hashes, values): a level's parents."},
-    {"level_sparse", py_level_sparse, METH_VARARGS,
-     "level_sparse(prefix, hashes, offsets, assets, units, pad, width, threads) -> (hashes, values)."},
+    {"block", py_block, METH_VARARGS,
+     "block(base, leaves, offsets, assets, units, pads, levels, width, threads) -> (hashes, values)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -12,7 +12,10 @@ Layouts shared by both (all plain byte buffers):
   is ``width = 16 × assets`` bytes;
 * sparse values (the leaves: most customers hold few of the assets) are ``offsets``
   (int64, one more than rows, rising from 0), ``assets`` (uint16 asset index per entry)
-  and ``units`` (16 bytes per entry).
+  and ``units`` (16 bytes per entry);
+* ``order`` (int64, a permutation) says which input row lands at each output row:
+  ``gather`` and ``take`` put account-ordered data in the leaves' secret random order
+  once, so the hashing reads memory in sequence.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import random
+import secrets
 from typing import Any
 
 import numpy as np
@@ -95,6 +100,53 @@ def expand(offsets: Any, assets: Any, units: Any, width: int) -> Any:
     return dense.reshape(rows, width)
 
 
+def _permutation(order: Any, accounts: int) -> Any:
+    """``order`` as int64, checked to be a permutation of 0..accounts-1.
+
+    Raises:
+        ValueError: an account missing, repeated or out of range.
+    """
+    account = np.frombuffer(order, dtype=np.int64)
+    if len(account) != accounts or not np.array_equal(
+        np.bincount(account[(account >= 0) & (account < accounts)], minlength=accounts),
+        np.ones(accounts, dtype=np.int64),
+    ):
+        msg = "order: not a permutation of the accounts"
+        raise ValueError(msg)
+    return account
+
+
+def _first_finer(rows: Any, limbs: Any, shift: int) -> int | None:
+    """The first of ``rows`` whose amount has digits below 10^shift, or None."""
+    raw = pa.py_buffer(np.ascontiguousarray(limbs[rows]).tobytes())
+    scaled = pa.Array.from_buffers(pa.decimal128(38, shift), len(rows), [None, raw])
+    try:
+        scaled.cast(pa.decimal128(38, 0))
+    except pa.ArrowInvalid:
+        first: int = next(
+            r for r in rows.tolist() if (int(limbs[r, 0]) + (int(limbs[r, 1]) << 64)) % 10**shift
+        )
+        return first
+    return None
+
+
+def _first_bad_row(which: Any, limbs: Any, shifts: Any) -> str | None:
+    """Why the first bad balance row is bad (as the C kernel reports it), or None."""
+    listed = (which >= 0) & (which < len(shifts))
+    negative = (limbs[:, 1] >> np.uint64(63)).astype(bool)
+    bad = {int(r): "asset not in the asset list" for r in np.flatnonzero(~listed)[:1]}
+    bad.update({int(r): "negative amount" for r in np.flatnonzero(listed & negative)[:1]})
+    for a, shift in enumerate(shifts.tolist()):
+        rows = np.flatnonzero((which == a) & ~negative)
+        first = _first_finer(rows, limbs, shift) if shift and len(rows) else None
+        if first is not None:
+            bad[first] = "amount finer than the asset's scale"
+    if not bad:
+        return None
+    r = min(bad)
+    return f"balance row {r}: {bad[r]}"
+
+
 class PurePython:
     """The kernels of ``caspr.custody._merkle`` in NumPy and hashlib: same signatures, same bytes.
 
@@ -110,38 +162,69 @@ class PurePython:
         return b"".join([sha(view[a:b]).digest() for a, b in itertools.pairwise(bounds)])
 
     @staticmethod
-    def scale(code: Any, asset_of: Any, exponent: Any, amounts: Any) -> tuple[bytes, bytes]:
-        """Each balance row's asset index and its amount at the asset's scale (16-byte BE).
+    def scale(asset: Any, exponent: Any, amounts: Any, threads: int) -> bytes:
+        """Each balance row's amount at its asset's scale, as 16-byte big-endian units.
 
-        ``amounts`` are unscaled decimal128 (little-endian two's complement); row r's amount
-        is divided exactly by 10^exponent[asset]. Arrow refuses a cast that drops digits.
+        ``asset`` (int32) is the row's index in the asset list (-1: not listed);
+        ``amounts`` are unscaled decimal128 (little-endian two's complement); row r's
+        amount is divided exactly by 10^exponent[asset[r]]. Arrow refuses a cast that
+        drops digits.
         """
-        which = np.frombuffer(asset_of, dtype=np.int32)[np.frombuffer(code, dtype=np.int32)]
+        which = np.frombuffer(asset, dtype=np.int32)
         limbs = np.frombuffer(amounts, dtype=np.uint64).reshape(-1, 2)
-        if bool(np.any(which < 0)):
-            msg = f"balance row {int(np.flatnonzero(which < 0)[0])}: asset not in the asset list"
-            raise ValueError(msg)
-        negative = np.flatnonzero(limbs[:, 1] >> np.uint64(63))
-        if len(negative):
-            msg = f"balance row {int(negative[0])}: negative amount"
-            raise ValueError(msg)
+        shifts = np.frombuffer(exponent, dtype=np.int32)
+        bad = _first_bad_row(which, limbs, shifts)
+        if bad is not None:
+            raise ValueError(bad)
         units = np.zeros((len(limbs), 2), dtype=">u8")
-        for a, shift in enumerate(np.frombuffer(exponent, dtype=np.int32).tolist()):
+        for a, shift in enumerate(shifts.tolist()):
             rows = np.flatnonzero(which == a)
             if len(rows) == 0:
                 continue
             raw = pa.py_buffer(np.ascontiguousarray(limbs[rows]).tobytes())
             scaled = pa.Array.from_buffers(pa.decimal128(38, shift), len(rows), [None, raw])
-            try:
-                exact = decimal_limbs(scaled.cast(pa.decimal128(38, 0)))
-            except pa.ArrowInvalid:
-                first = next(
-                    r for r in rows.tolist() if (int(limbs[r, 0]) + (int(limbs[r, 1]) << 64)) % 10**shift
-                )
-                msg = f"balance row {first}: amount finer than the asset's scale"
-                raise ValueError(msg) from None
+            exact = decimal_limbs(scaled.cast(pa.decimal128(38, 0)))
             units[rows, 0], units[rows, 1] = exact[:, 1], exact[:, 0]
-        return which.astype(np.uint16).tobytes(), units.tobytes()
+        return units.tobytes()
+
+    @staticmethod
+    def random(size: int, threads: int) -> bytes:
+        """``size`` bytes from the operating system's CSPRNG (:func:`secrets.token_bytes`)."""
+        return secrets.token_bytes(size)
+
+    @staticmethod
+    def shuffle(n: int) -> bytes:
+        """A uniformly random permutation of 0..n-1 (int64), from the operating system's CSPRNG."""
+        order = list(range(n))
+        random.SystemRandom().shuffle(order)
+        return np.array(order, dtype=np.int64).tobytes()
+
+    @staticmethod
+    def gather(order: Any, offsets: Any, assets: Any, units: Any, threads: int) -> tuple[bytes, bytes, bytes]:
+        """Sparse rows reordered: row p of the result is row order[p] (a permutation) of the input."""
+        bounds = np.frombuffer(offsets, dtype=np.int64)
+        row = _permutation(order, len(bounds) - 1)
+        which = np.frombuffer(assets, dtype=np.uint16)
+        if (
+            len(bounds) < 1
+            or bounds[0] != 0
+            or bounds[-1] != len(which)
+            or memoryview(units).nbytes != 16 * len(which)
+        ):
+            msg = "sparse values: inconsistent buffer sizes"
+            raise ValueError(msg)
+        lengths = np.diff(bounds)[row]
+        out = np.zeros(len(row) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=out[1:])
+        entries = np.repeat(bounds[:-1][row] - out[:-1], lengths) + np.arange(out[-1], dtype=np.int64)
+        rows = np.frombuffer(units, dtype=np.uint8).reshape(-1, VALUE_BYTES)
+        return out.tobytes(), which[entries].tobytes(), rows[entries].tobytes()
+
+    @staticmethod
+    def take(order: Any, rows: Any, size: int, threads: int) -> bytes:
+        """Fixed-size rows reordered: row p of the result is ``rows[order[p]]``."""
+        matrix = np.frombuffer(rows, dtype=np.uint8).reshape(-1, size)
+        return matrix[np.frombuffer(order, dtype=np.int64)].tobytes()
 
     @staticmethod
     def leaves(
@@ -176,6 +259,9 @@ class PurePython:
         """
         h = np.frombuffer(hashes, dtype=np.uint8).reshape(-1, 32)
         v = np.frombuffer(values, dtype=np.uint8).reshape(-1, width)
+        if v.shape[0] != h.shape[0]:
+            msg = "level: inconsistent buffer sizes"
+            raise ValueError(msg)
         if h.shape[0] % 2:
             h = np.vstack([h, np.frombuffer(pad, dtype=np.uint8)[None, :]])
             v = np.vstack([v, np.zeros((1, width), dtype=np.uint8)])
@@ -190,19 +276,30 @@ class PurePython:
         return _digests(matrix), _add(v[0::2], v[1::2]).tobytes()
 
     @staticmethod
-    def level_sparse(
-        prefix: bytes,
-        hashes: Any,
+    def block(
+        base: bytes,
+        leaves: Any,
         offsets: Any,
         assets: Any,
         units: Any,
-        pad: bytes,
+        pads: bytes,
+        levels: int,
         width: int,
         threads: int,
     ) -> tuple[bytes, bytes]:
-        """:meth:`level` with the children's values given sparsely (the leaves)."""
-        values = expand(offsets, assets, units, width)
-        return PurePython.level(prefix, hashes, values, pad, width, threads)
+        """The nodes at ``levels`` over sparse leaves: :meth:`level` ``levels`` times.
+
+        The prefix of level L is ``base`` ‖ L; ``pads`` holds the empty subtrees of levels
+        0..levels-1 (32 bytes each).
+        """
+        if not 1 <= levels <= 8 or len(pads) != 32 * levels:
+            msg = "block: inconsistent buffer sizes"
+            raise ValueError(msg)
+        hashes, values = leaves, expand(offsets, assets, units, width)
+        for level in range(1, levels + 1):
+            pad = pads[32 * (level - 1) : 32 * level]
+            hashes, values = PurePython.level(base + bytes([level]), hashes, values, pad, width, threads)
+        return hashes, values
 
 
 def kernels(pure: bool = False) -> Any:

@@ -32,11 +32,11 @@ from the proof. The proof and root documents are described in docs/por.md.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import os
 import re
-import secrets
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -45,10 +45,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import ibis
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from caspr.custody import kernels
 from caspr.engine import Engine
@@ -64,7 +64,6 @@ EMPTY_TAG = b"\x02" + _NAME
 LADDER = (16, 20, 24, 28, 32)
 VALUE_BYTES = kernels.VALUE_BYTES
 MAX_VALUE = 2**128 - 1
-ROW_GROUP = 65_536
 _UNITS = re.compile(r"^(0|[1-9][0-9]*)$")
 _HEX32 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -137,8 +136,9 @@ def empty_hashes(audit: bytes, padding_key: bytes, height: int, assets: int) -> 
 # when compiled at install, else NumPy + hashlib; both give the same bytes.
 
 STORED_FROM = 4
-"""Levels 1..STORED_FROM-1 are not stored: a proof recomputes them from the 2^STORED_FROM
-leaves of the customer's block (15 hashes), which keeps the stored nodes near n/8."""
+"""Levels 1..STORED_FROM-1 are neither stored nor even kept in memory: the builder hashes
+each block of 2^STORED_FROM leaves up to its level-STORED_FROM node in one go, and a proof
+recomputes the block the same way (15 hashes), which keeps the stored nodes near n/8."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,10 +154,11 @@ class BuildResult:
 
 @dataclass(frozen=True, slots=True)
 class Ledger:
-    """What a tree is built from: every balance row encoded for the kernels, and the holdings.
+    """What a tree is built from: every customer's balances encoded for the kernels, and the holdings.
 
     Read from a snapshot by :func:`read`; kept apart from :func:`build_tree` so that loading
-    and building can be measured (and tested) apart.
+    and building can be measured (and tested) apart. Balances are grouped by account, in
+    the order of ``ids``: account ``i``'s entries are ``offsets[i]:offsets[i + 1]``.
     """
 
     exchange: str
@@ -165,46 +166,66 @@ class Ledger:
     codes: list[str]  # every asset customers are owed, fiat included, in snapshot order
     scales: list[int]
     holdings: dict[str, Decimal]  # customer-owned wallet holdings per asset
-    ids: Any  # pa.StringArray of distinct account ids, ascending
-    ordinal: Any  # int64 per balance row: index into ids
-    code: Any  # int32 per row: index into the asset column's dictionary
-    asset_of: Any  # int32 per dictionary entry: index into codes (-1: not listed)
-    exponent: Any  # int32 per asset: the amounts' scale minus the asset's scale
-    amounts: Any  # (rows, 2) uint64 [lo, hi]: unscaled decimal128 amounts
+    ids: Any  # pa.StringArray of distinct account ids, ascending (bytewise)
+    offsets: Any  # int64 (accounts + 1): each account's entries
+    assets: Any  # uint16 per entry: index into codes
+    units: Any  # (entries, 2) big-endian uint64: the amount at the asset's scale
 
 
-def _account_ordinals(accounts: Any) -> tuple[Any, Any]:
-    """Distinct account ids, ascending, and each row's index into them.
+def _accounts(accounts: Any) -> tuple[Any, Any, Any]:
+    """Distinct account ids (ascending), each one's run of rows, and the rows' grouping.
 
-    Balances usually come grouped and sorted by account: then one pass of comparisons
-    does it; otherwise a sort of the distinct ids.
+    Returns ``(ids, offsets, grouped)``: after taking rows ``grouped`` (None: as they are),
+    account ``i``'s rows are ``offsets[i]:offsets[i + 1]``. Balances usually come grouped
+    and sorted by account: then one pass of comparisons does it; otherwise a stable sort.
     """
+    grouped = None
     if len(accounts) > 1:
-        starts = np.empty(len(accounts), dtype=bool)
-        starts[0] = True
-        starts[1:] = pc.not_equal(accounts[1:], accounts[:-1]).to_numpy(zero_copy_only=False)
-        heads = accounts.filter(pa.array(starts))
-        # sorted and grouped exactly when the first id of each run is above the one before
-        if len(heads) < 2 or pc.all(pc.less(heads[:-1], heads[1:])).as_py():
-            return heads, np.cumsum(starts, dtype=np.int64) - 1
-    unique = pc.unique(accounts)
-    ids = unique.take(pc.array_sort_indices(unique))
-    return ids, pc.index_in(accounts, value_set=ids).to_numpy().astype(np.int64)
+        heads, starts = _run_heads(accounts)
+        if len(heads) >= 2 and not pc.all(pc.less(heads[:-1], heads[1:])).as_py():
+            sort = pc.sort_indices(accounts)  # stable
+            grouped = sort.to_numpy()
+            heads, starts = _run_heads(accounts.take(sort))
+    else:
+        heads, starts = accounts, np.zeros(len(accounts), dtype=np.int64)
+    offsets = np.empty(len(starts) + 1, dtype=np.int64)
+    offsets[:-1], offsets[-1] = starts, len(accounts)
+    return heads, offsets, grouped
 
 
-def read(snapshot: Snapshot) -> Ledger:
-    """Read the balances once (one query) and the customer holdings, for :func:`build_tree`."""
+def _run_heads(accounts: Any) -> tuple[Any, Any]:
+    """The first id of each run of equal ids, and where each run starts."""
+    starts = np.empty(len(accounts), dtype=bool)
+    starts[0] = True
+    starts[1:] = pc.not_equal(accounts[1:], accounts[:-1]).to_numpy(zero_copy_only=False)
+    return accounts.filter(pa.array(starts)), np.flatnonzero(starts)
+
+
+def read(snapshot: Snapshot, pure: bool = False) -> Ledger:
+    """Read the balances (one query) and the customer holdings, encoded for :func:`build_tree`.
+
+    Amounts are brought to each asset's scale here, so errors name the snapshot's row.
+    """
     engine = Engine(snapshot)
     codes = list(snapshot.assets)
     scales = [snapshot.assets[c].scale for c in codes]
-    table = engine.table("balances").to_pyarrow()
+    balances = engine.table("balances")
+    table = balances.select(
+        account_id=balances.account_id,
+        asset=ibis.literal(codes).index(balances.asset).cast("int32"),
+        amount=balances.amount,
+    ).to_pyarrow()
     if table.num_rows == 0:
         msg = "balances: no customer balances, nothing to prove"
         raise ValueError(msg)
-    ids, ordinal = _account_ordinals(table["account_id"].combine_chunks())
-    assets = pc.dictionary_encode(table["asset"].combine_chunks())
-    index = {c: i for i, c in enumerate(codes)}
     amounts = table["amount"].combine_chunks()
+    asset = table["asset"].combine_chunks().to_numpy()
+    exponent = np.array([amounts.type.scale - s for s in scales], dtype=np.int32)
+    units = kernels.kernels(pure).scale(asset, exponent, decimal_limbs(amounts), kernels.threads())
+    units = np.frombuffer(units, dtype=">u8").reshape(-1, 2)
+    ids, offsets, grouped = _accounts(table["account_id"].combine_chunks())
+    if grouped is not None:
+        asset, units = asset[grouped], units[grouped]
     return Ledger(
         exchange=snapshot.exchange.id,
         as_of=snapshot.exchange.as_of.isoformat(),
@@ -212,33 +233,10 @@ def read(snapshot: Snapshot) -> Ledger:
         scales=scales,
         holdings=engine.customer_holdings(),
         ids=ids,
-        ordinal=ordinal,
-        code=assets.indices.to_numpy(zero_copy_only=False).astype(np.int32),
-        asset_of=np.array([index.get(c, -1) for c in assets.dictionary.to_pylist()], dtype=np.int32),
-        exponent=np.array([amounts.type.scale - s for s in scales], dtype=np.int32),
-        amounts=np.ascontiguousarray(decimal_limbs(amounts)),
+        offsets=offsets,
+        assets=asset.astype(np.uint16),
+        units=np.ascontiguousarray(units),
     )
-
-
-def _rows_by_position(ordinal: Any, order: Any) -> tuple[Any, Any]:
-    """Leaf offsets (int64, n + 1) and the balance rows in leaf order.
-
-    Leaf ``p`` holds account ``order[p]``; its rows keep their input order.
-    """
-    n, rows = len(order), len(ordinal)
-    if rows > 1 and not bool(np.all(ordinal[1:] >= ordinal[:-1])):
-        grouped = np.argsort(ordinal, kind="stable")
-        ordinal = ordinal[grouped]
-    else:
-        grouped = None
-    per_account = np.bincount(ordinal, minlength=n)
-    first = np.zeros(n, dtype=np.int64)
-    np.cumsum(per_account[:-1], out=first[1:])
-    lengths = per_account[order]
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    taken = np.repeat(first[order] - offsets[:-1], lengths) + np.arange(rows, dtype=np.int64)
-    return offsets, taken if grouped is None else grouped[taken]
 
 
 def _string_buffers(strings: Any) -> tuple[Any, Any]:
@@ -253,12 +251,15 @@ def _save(path: Path, array: Any) -> None:
         np.save(handle, array, allow_pickle=False)
 
 
-def _write_leaves(folder: Path, leaves: bytes, offsets: Any, assets: Any, units: Any) -> None:
-    """Leaf hashes, and leaf values sparsely: per-leaf offsets into (asset, units) entries."""
+def _write_leaves(folder: Path, leaves: bytes, nonces: Any, order: Any, sparse: tuple[Any, Any, Any]) -> None:
+    """Leaf hashes, nonces and accounts, and the leaves' values sparsely (per-leaf offsets)."""
+    offsets, assets, units = sparse
     _save(folder / "leaves.npy", np.frombuffer(leaves, dtype=np.uint8).reshape(-1, 32))
-    _save(folder / "leaf-offsets.npy", offsets)
-    _save(folder / "leaf-assets.npy", assets)
-    _save(folder / "leaf-values.npy", units.view(np.uint8).reshape(-1, VALUE_BYTES))
+    _save(folder / "leaf-nonce.npy", nonces)
+    _save(folder / "leaf-account.npy", order)
+    _save(folder / "leaf-offsets.npy", np.frombuffer(offsets, dtype=np.int64))
+    _save(folder / "leaf-assets.npy", np.frombuffer(assets, dtype=np.uint16))
+    _save(folder / "leaf-values.npy", np.frombuffer(units, dtype=np.uint8).reshape(-1, VALUE_BYTES))
 
 
 def _write_level(folder: Path, level: int, hashes: bytes, values: bytes, width: int) -> None:
@@ -266,25 +267,11 @@ def _write_level(folder: Path, level: int, hashes: bytes, values: bytes, width: 
     _save(folder / f"level-{level:02d}-values.npy", np.frombuffer(values, dtype=np.uint8).reshape(-1, width))
 
 
-def _write_accounts(folder: Path, ids: Any, position: Any, nonces: Any) -> None:
-    """Each account's leaf and nonce, in id order, so a lookup reads one row group."""
-    table = pa.table(
-        {
-            "account_id": ids,
-            "leaf": pa.array(position),
-            "nonce": pa.FixedSizeBinaryArray.from_buffers(
-                pa.binary(32), len(position), [None, pa.py_buffer(nonces.take(position, axis=0))]
-            ),
-        }
-    )
-    pq.write_table(
-        table,
-        folder / "accounts.parquet",
-        row_group_size=ROW_GROUP,
-        compression={"account_id": "lz4", "leaf": "none", "nonce": "none"},
-        use_dictionary=False,
-        write_statistics=["account_id"],
-    )
+def _write_accounts(folder: Path, id_offsets: Any, id_data: Any, position: Any) -> None:
+    """Each account's id (ascending, for a binary search) and leaf: raw arrays, no encoding."""
+    _save(folder / "accounts-offsets.npy", id_offsets)
+    _save(folder / "accounts-ids.npy", np.frombuffer(id_data, dtype=np.uint8))
+    _save(folder / "accounts-leaf.npy", position)
 
 
 def build(
@@ -304,12 +291,12 @@ def build(
     if out.exists() and any(out.iterdir()) and not force:
         msg = f"{out} exists and is not empty (use --force to replace it)"
         raise ValueError(msg)
-    return build_tree(read(snapshot), out, audit_id, seed, pure)
+    return build_tree(read(snapshot, pure), out, audit_id, seed, pure)
 
 
 @dataclass(frozen=True, slots=True)
 class _Draw:
-    """The audit's randomness: the padding key, a nonce per leaf, and the leaf order."""
+    """The audit's randomness: the padding key, a nonce per account, and the leaf order."""
 
     padding_key: bytes
     nonces: Any  # (n, 32) uint8, by leaf
@@ -317,11 +304,19 @@ class _Draw:
     position: Any  # account a sits at leaf position[a]
 
 
-def _draw(n: int, seed: int | None) -> _Draw:
-    random = np.random.default_rng(seed) if seed is not None else None
-    entropy = random.bytes(32 * n + 32) if random is not None else secrets.token_bytes(32 * n + 32)
-    shuffle = random or np.random.default_rng(int.from_bytes(secrets.token_bytes(16), "big"))
-    order = shuffle.permutation(n)
+def _draw(n: int, seed: int | None, kernel: Any, cores: int) -> _Draw:
+    """Fresh randomness from a CSPRNG (the kernels'); ``seed`` (tests only) makes it reproducible.
+
+    The leaf order is secret: a customer's proof shows its neighbours' balances, and only a
+    permutation nobody can predict keeps those neighbours anonymous.
+    """
+    if seed is not None:
+        random = np.random.default_rng(seed)
+        entropy = random.bytes(32 * n + 32)
+        order = random.permutation(n).astype(np.int64)
+    else:
+        entropy = kernel.random(32 * n + 32, cores)
+        order = np.frombuffer(kernel.shuffle(n), dtype=np.int64)
     position = np.empty(n, dtype=np.int64)
     position[order] = np.arange(n, dtype=np.int64)
     nonces = np.frombuffer(entropy, dtype=np.uint8, offset=32).reshape(n, 32)
@@ -338,7 +333,7 @@ def build_tree(
     kernel, cores = kernels.kernels(pure), kernels.threads()
     width, n = VALUE_BYTES * len(ledger.codes), len(ledger.ids)
     height = height_for(n)
-    draw = _draw(n, seed)
+    draw = _draw(n, seed, kernel, cores)
     suffix = sha256(b"audit id" + draw.padding_key)[:4].hex()  # derived: reveals nothing of the key
     audit_id = audit_id or f"{ledger.exchange}/{ledger.as_of}/{suffix}"
     asset_list = [{"code": c, "scale": s} for c, s in zip(ledger.codes, ledger.scales, strict=True)]
@@ -348,27 +343,17 @@ def build_tree(
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="caspr-por-writer") as writer:
-            written = [writer.submit(_write_accounts, work, ledger.ids, draw.position, draw.nonces)]
-            raw_assets, raw_units = kernel.scale(
-                ledger.code, ledger.asset_of, ledger.exponent, ledger.amounts
-            )
-            offsets, rows = _rows_by_position(ledger.ordinal, draw.order)
-            assets = np.frombuffer(raw_assets, dtype=np.uint16).take(rows)
-            units = np.frombuffer(raw_units, dtype=np.uint64).reshape(-1, 2).take(rows, axis=0)
-            ids = np.frombuffer(kernel.ids(*_string_buffers(ledger.ids), cores), dtype=np.uint64)
-            id_hashes = ids.reshape(n, 4).take(draw.order, axis=0)
-            leaves = kernel.leaves(
-                LEAF_TAG + audit, draw.nonces, id_hashes, offsets, assets, units, width, cores
-            )
-            written.append(writer.submit(_write_leaves, work, leaves, offsets, assets, units))
-            prefix = NODE_TAG + audit + bytes([1])
-            hashes, values = kernel.level_sparse(
-                prefix, leaves, offsets, assets, units, empties[0], width, cores
-            )
-            hashed = 2 * n + len(hashes) // 32
-            for level in range(1, height):
-                if level >= STORED_FROM:
-                    written.append(writer.submit(_write_level, work, level, hashes, values, width))
+            id_offsets, id_data = _string_buffers(ledger.ids)
+            written = [writer.submit(_write_accounts, work, id_offsets, id_data, draw.position)]
+            id_hashes = kernel.take(draw.order, kernel.ids(id_offsets, id_data, cores), 32, cores)
+            sparse = kernel.gather(draw.order, ledger.offsets, ledger.assets, ledger.units, cores)
+            leaves = kernel.leaves(LEAF_TAG + audit, draw.nonces, id_hashes, *sparse, width, cores)
+            written.append(writer.submit(_write_leaves, work, leaves, draw.nonces, draw.order, sparse))
+            low = b"".join(empties[:STORED_FROM])
+            hashes, values = kernel.block(NODE_TAG + audit, leaves, *sparse, low, STORED_FROM, width, cores)
+            hashed = 2 * n + sum(-(-n // 2**level) for level in range(1, STORED_FROM + 1))
+            for level in range(STORED_FROM, height):
+                written.append(writer.submit(_write_level, work, level, hashes, values, width))
                 prefix = NODE_TAG + audit + bytes([level + 1])
                 hashes, values = kernel.level(prefix, hashes, values, empties[level], width, cores)
                 hashed += len(hashes) // 32
@@ -430,20 +415,63 @@ def _load(path: Path) -> Any:
     return np.load(path, mmap_mode="r", allow_pickle=False)
 
 
-def _leaf_block(out: Path, start: int, stop: int, assets: int) -> list[tuple[bytes, list[int]]]:
-    """(hash, values) of leaves ``start:stop`` from the sparse leaf store."""
-    hashes = _load(out / "leaves.npy")
-    offsets = _load(out / "leaf-offsets.npy")
-    first, last = int(offsets[start]), int(offsets[stop])
-    which = np.asarray(_load(out / "leaf-assets.npy")[first:last])
-    units = np.asarray(_load(out / "leaf-values.npy")[first:last])
-    block = []
-    for i in range(start, stop):
-        values = [0] * assets
-        for k in range(int(offsets[i]) - first, int(offsets[i + 1]) - first):
-            values[int(which[k])] = int.from_bytes(units[k].tobytes(), "big")
-        block.append((hashes[i].tobytes(), values))
-    return block
+class Store:
+    """Read access to a proof store written by :func:`build_tree` (memory-mapped, nothing loaded whole)."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.id_offsets = _load(out / "accounts-offsets.npy")
+        self.id_data = _load(out / "accounts-ids.npy")
+
+    def __len__(self) -> int:
+        return len(self.id_offsets) - 1
+
+    def __getitem__(self, account: int) -> bytes:
+        """Account ``account``'s id as UTF-8 bytes (the store's sort key)."""
+        return bytes(self.id_data[int(self.id_offsets[account]) : int(self.id_offsets[account + 1])])
+
+    def account_id(self, account: int) -> str:
+        """The id of account number ``account`` (ids are numbered in ascending byte order)."""
+        return self[account].decode()
+
+    def find(self, account_id: str) -> int:
+        """The number of the account with this id.
+
+        Raises:
+            KeyError: no such account in the tree.
+        """
+        key = account_id.encode()
+        account = bisect.bisect_left(self, key)
+        if account == len(self) or self[account] != key:
+            raise KeyError(account_id)
+        return account
+
+    def leaf(self, account: int) -> int:
+        """The leaf position of account number ``account``."""
+        return int(_load(self.out / "accounts-leaf.npy")[account])
+
+    def nonce(self, leaf: int) -> bytes:
+        """The audit nonce of the customer at ``leaf``."""
+        return bytes(_load(self.out / "leaf-nonce.npy")[leaf])
+
+    def account_at(self, leaf: int) -> int:
+        """The number of the account at ``leaf``."""
+        return int(_load(self.out / "leaf-account.npy")[leaf])
+
+    def leaf_block(self, start: int, stop: int, assets: int) -> list[tuple[bytes, list[int]]]:
+        """(hash, values) of leaves ``start:stop``."""
+        hashes = _load(self.out / "leaves.npy")
+        offsets = _load(self.out / "leaf-offsets.npy")
+        first, last = int(offsets[start]), int(offsets[stop])
+        which = np.asarray(_load(self.out / "leaf-assets.npy")[first:last])
+        units = np.asarray(_load(self.out / "leaf-values.npy")[first:last])
+        block = []
+        for leaf in range(start, stop):
+            values = [0] * assets
+            for k in range(int(offsets[leaf]) - first, int(offsets[leaf + 1]) - first):
+                values[int(which[k])] = int.from_bytes(units[k].tobytes(), "big")
+            block.append((hashes[leaf].tobytes(), values))
+        return block
 
 
 def _low_path(
@@ -475,15 +503,14 @@ def proof(out: Path, account_id: str) -> dict[str, Any]:
     """
     root = json.loads((out / "root.json").read_text())
     codes = [a["code"] for a in root["assets"]]
-    accounts = pq.read_table(out / "accounts.parquet", filters=[("account_id", "=", account_id)])
-    if accounts.num_rows != 1:
-        raise KeyError(account_id)
-    leaf, nonce = accounts["leaf"][0].as_py(), accounts["nonce"][0].as_py().hex()
+    store = Store(out)
+    account = store.find(account_id)
+    leaf = store.leaf(account)
+    nonce = store.nonce(leaf).hex()
     empties = [bytes.fromhex(h) for h in json.loads((out / "empty.json").read_text())]
     audit = audit_tag(root["audit_id"], root["exchange"], root["as_of"], root["assets"])
-    n = _load(out / "leaves.npy").shape[0]
     start = (leaf >> STORED_FROM) << STORED_FROM
-    block = _leaf_block(out, start, min(start + (1 << STORED_FROM), n), len(codes))
+    block = store.leaf_block(start, min(start + (1 << STORED_FROM), len(store)), len(codes))
     own = block[leaf - start]
     steps = _low_path(audit, block, leaf - start, empties, len(codes))
     for level in range(STORED_FROM, root["height"]):
