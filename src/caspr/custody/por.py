@@ -251,12 +251,11 @@ def _save(path: Path, array: Any) -> None:
         np.save(handle, array, allow_pickle=False)
 
 
-def _write_leaves(folder: Path, leaves: bytes, nonces: Any, order: Any, sparse: tuple[Any, Any, Any]) -> None:
-    """Leaf hashes, nonces and accounts, and the leaves' values sparsely (per-leaf offsets)."""
+def _write_leaves(folder: Path, leaves: bytes, nonces: Any, sparse: tuple[Any, Any, Any]) -> None:
+    """Leaf hashes and nonces, and the leaves' values sparsely (per-leaf offsets)."""
     offsets, assets, units = sparse
     _save(folder / "leaves.npy", np.frombuffer(leaves, dtype=np.uint8).reshape(-1, 32))
     _save(folder / "leaf-nonce.npy", nonces)
-    _save(folder / "leaf-account.npy", order)
     _save(folder / "leaf-offsets.npy", np.frombuffer(offsets, dtype=np.int64))
     _save(folder / "leaf-assets.npy", np.frombuffer(assets, dtype=np.uint16))
     _save(folder / "leaf-values.npy", np.frombuffer(units, dtype=np.uint8).reshape(-1, VALUE_BYTES))
@@ -348,7 +347,7 @@ def build_tree(
             id_hashes = kernel.take(draw.order, kernel.ids(id_offsets, id_data, cores), 32, cores)
             sparse = kernel.gather(draw.order, ledger.offsets, ledger.assets, ledger.units, cores)
             leaves = kernel.leaves(LEAF_TAG + audit, draw.nonces, id_hashes, *sparse, width, cores)
-            written.append(writer.submit(_write_leaves, work, leaves, draw.nonces, draw.order, sparse))
+            written.append(writer.submit(_write_leaves, work, leaves, draw.nonces, sparse))
             low = b"".join(empties[:STORED_FROM])
             hashes, values = kernel.block(NODE_TAG + audit, leaves, *sparse, low, STORED_FROM, width, cores)
             hashed = 2 * n + sum(-(-n // 2**level) for level in range(1, STORED_FROM + 1))
@@ -455,8 +454,8 @@ class Store:
         return bytes(_load(self.out / "leaf-nonce.npy")[leaf])
 
     def account_at(self, leaf: int) -> int:
-        """The number of the account at ``leaf``."""
-        return int(_load(self.out / "leaf-account.npy")[leaf])
+        """The number of the account at ``leaf`` (a scan of the leaf positions: for occasional use)."""
+        return int(np.flatnonzero(_load(self.out / "accounts-leaf.npy") == leaf)[0])
 
     def leaf_block(self, start: int, stop: int, assets: int) -> list[tuple[bytes, list[int]]]:
         """(hash, values) of leaves ``start:stop``."""
