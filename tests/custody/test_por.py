@@ -258,3 +258,27 @@ def test_every_proof_verifies_in_a_tree_with_a_partial_last_block(tmp_path):
         assert document["leaf_index"] == leaf
         verdict = por.verify(document, result.root)
         assert verdict.valid, (leaf, verdict.reasons)
+
+
+def test_a_rebuild_replaces_the_store_whole_and_a_failed_one_leaves_the_old(tmp_path, monkeypatch):
+    snap = load_snapshot(write_snapshot(tmp_path / "tiny"))
+    out = tmp_path / "stores" / "por"
+    first = por.build(snap, out, audit_id="first", seed=1)
+    with pytest.raises(ValueError, match="not empty"):
+        por.build(snap, out, audit_id="second", seed=2)  # no --force: refused, untouched
+    assert json.loads((out / "root.json").read_text()) == first.root
+
+    def broken(*args):
+        msg = "disk full"
+        raise OSError(msg)
+
+    monkeypatch.setattr(por, "_write_level", broken)  # fails after the leaves are written
+    with pytest.raises(OSError, match="disk full"):
+        por.build(snap, out, audit_id="third", seed=3, force=True)
+    assert json.loads((out / "root.json").read_text()) == first.root  # the old store stands
+    assert por.verify(por.proof(out, "A1"), first.root).valid
+    monkeypatch.undo()
+    second = por.build(snap, out, audit_id="second", seed=2, force=True)
+    assert json.loads((out / "root.json").read_text()) == second.root
+    assert por.proof(out, "A1")["audit_id"] == "second"
+    assert [p.name for p in out.parent.iterdir()] == ["por"]  # no temporary folder left behind

@@ -362,13 +362,23 @@ def build_tree(
         (work / "empty.json").write_text(json.dumps([h.hex() for h in empties]))
         root = _root_document(ledger, audit_id, height, hashes, totals)
         (work / "root.json").write_text(json.dumps(root, indent=2, ensure_ascii=False) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(work, out)
+        _swap_in(work, out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return BuildResult(out, root, n, hashed, kernels.describe(pure))
+
+
+def _swap_in(work: Path, out: Path) -> None:
+    """Put the finished store ``work`` at ``out``; a store already there is set aside first
+    and deleted only once the new one is in place, so a crash never leaves neither."""
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.replaced.", dir=out.parent))
+        os.replace(out, old / out.name)
+    os.replace(work, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _root_document(
