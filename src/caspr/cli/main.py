@@ -23,12 +23,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from caspr.assess import Report, assess
-from caspr.calibration import incidents as incident_library
-from caspr.calibration.backtest import backtest as run_backtest
-from caspr.calibration.backtest import calibrate as run_calibration
-from caspr.calibration.model import fit as fit_model
-from caspr.calibration.stress import plot as stress_plot
-from caspr.calibration.stress import stress as stress_run
 from caspr.cli import render
 from caspr.compensation import CompensationResult, compensate
 from caspr.compensation.incident import Incident, load_incident
@@ -527,6 +521,8 @@ def incidents_command(
     ] = False,
 ) -> None:
     """The incident library (51 sourced losses, 2014-2025), with the rows left out of fitting flagged."""
+    from caspr.calibration import incidents as incident_library  # noqa: PLC0415 - SciPy: loaded when used
+
     rows = [r.to_dict() for r in incident_library.select(jurisdiction, kind, custody_only)]
     if output is AssessFormat.JSON:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -561,6 +557,10 @@ def stress_command(
     output: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = OutputFormat.TABLE,
 ) -> None:
     """Monte Carlo of annual outflow losses: VaR, expected shortfall, chance the funding falls short."""
+    from caspr.calibration.model import fit as fit_model  # noqa: PLC0415 - SciPy: loaded when used
+    from caspr.calibration.stress import plot as stress_plot  # noqa: PLC0415
+    from caspr.calibration.stress import stress as stress_run  # noqa: PLC0415
+
     snapshot = open_snapshot(directory)
     model = fit_model()
     result = stress_run(snapshot, model, years, seed, _levels(levels), negative_binomial)
@@ -584,6 +584,8 @@ def backtest_command(
     output: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = OutputFormat.TABLE,
 ) -> None:
     """What the regime would have required of each historical exchange, and whether it covered the loss."""
+    from caspr.calibration.backtest import backtest as run_backtest  # noqa: PLC0415
+
     if regime not in REGIMES:
         fail(f"unknown regime {regime!r} (known: {', '.join(REGIMES)})")
     try:
@@ -606,6 +608,8 @@ def calibrate_command(
     output: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = OutputFormat.TABLE,
 ) -> None:
     """For a regulator: the cheapest Japanese reserve custody rates meeting a target, and the cost."""
+    from caspr.calibration.backtest import calibrate as run_calibration  # noqa: PLC0415
+
     if by not in ("value", "count"):
         fail("--by must be value or count")
     try:
@@ -796,6 +800,12 @@ def _demo_service(folder: Path, snapshot: Snapshot) -> None:
 
 
 def _demo_calibration(snapshot: Snapshot, folder: Path) -> None:
+    from caspr.calibration.backtest import backtest as run_backtest  # noqa: PLC0415
+    from caspr.calibration.backtest import calibrate as run_calibration  # noqa: PLC0415
+    from caspr.calibration.model import fit as fit_model  # noqa: PLC0415 - SciPy: loaded when used
+    from caspr.calibration.stress import plot as stress_plot  # noqa: PLC0415
+    from caspr.calibration.stress import stress as stress_run  # noqa: PLC0415
+
     model = fit_model()
     result = stress_run(snapshot, model, 200_000, 2026, (Decimal("0.99"), Decimal("0.995")))
     plot = folder / f"stress-{snapshot.exchange.id}.png"

@@ -370,8 +370,11 @@ def build_tree(
 
 
 def _swap_in(work: Path, out: Path) -> None:
-    """Put the finished store ``work`` at ``out``; a store already there is set aside first
-    and deleted only once the new one is in place, so a crash never leaves neither."""
+    """Put the finished store ``work`` at ``out``.
+
+    A store already there is set aside first and deleted only once the new one is in place,
+    so a crash at any point leaves one of the two whole.
+    """
     old = None
     if out.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{out.name}.replaced.", dir=out.parent))
