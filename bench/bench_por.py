@@ -5,7 +5,8 @@ customer with a balance becomes a leaf; 16 assets). Timed in phases, medians of 
   * read: the snapshot's balances into memory (`por.read`: one DuckDB query, encoding);
   * tree: the tree and every customer's proof store written to disk (`por.build_tree`),
     into an empty folder (the previous run's output is deleted before the clock starts);
-  * end to end: both, as `caspr por build` runs them.
+  * end to end: both, as `caspr por build` runs them once the snapshot is validated
+    (validation is common to every command and measured in bench/bench_validate.py).
 In the same process:
   * pymerkle 7.0.0 (PyPI; a plain RFC 9162 tree, no sums, proofs made on demand) builds a
     tree with `init_from_entries` over random leaf messages of our leaf length, on

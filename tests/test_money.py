@@ -2,6 +2,8 @@ import decimal
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from caspr.money import (
     Asset,
@@ -80,3 +82,21 @@ def test_yaml_numbers_are_decimals_from_text():
     doc = load_yaml("a: 0.1\nb: 5\nc: 1_000.25\n")
     assert doc == {"a": Decimal("0.1"), "b": 5, "c": Decimal("1000.25")}
     assert isinstance(doc["a"], Decimal)
+
+
+@given(
+    st.one_of(st.integers(0, 2**64 - 1), st.integers(0, 2**127 - 1)),
+    st.integers(0, 19),
+    st.booleans(),
+)
+def test_multiples_of_ten_is_exact_on_128_bit_integers(value, k, make_multiple):
+    import numpy as np
+
+    from caspr.units import multiples_of_ten
+
+    if make_multiple:
+        value = (value // 10**k) * 10**k
+    others = [value + 1, value * 10 % 2**127, 10**k, 2**64, 2**64 + 10**k, 0]
+    numbers = [value, *others]
+    limbs = np.array([[n % 2**64, n >> 64] for n in numbers], dtype=np.uint64)
+    assert multiples_of_ten(limbs, k).tolist() == [n % 10**k == 0 for n in numbers]

@@ -200,3 +200,69 @@ def test_cli_clean_snapshot_exits_0(tiny):
     assert result.exit_code == 0, result.output
     assert "valid" in result.output
     assert "balances.csv" in result.output
+
+
+def write_balances_parquet(root: Path, rows: list[tuple[str, str, str]], kind=None) -> None:
+    from decimal import Decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    accounts, assets, amounts = zip(*rows, strict=True)
+    pq.write_table(
+        pa.table(
+            {
+                "account_id": list(accounts),
+                "asset": list(assets),
+                "amount": pa.array([Decimal(a) for a in amounts], kind or pa.decimal128(38, 18)),
+            }
+        ),
+        root / "balances.parquet",
+    )
+
+
+def parquet_problems(tmp_path: Path, rows, kind=None) -> list[tuple[int | None, str | None, str]]:
+    root = write_snapshot(tmp_path / "s", balances_csv=None)
+    write_balances_parquet(root, rows, kind)
+    return [(p.row, p.column, p.message) for p in validate(root) if p.file == "balances.parquet"]
+
+
+def test_decimal_parquet_amounts_are_checked_as_numbers_with_the_same_findings(tmp_path):
+    # the same faults the text checks find, on a DECIMAL column: negative, finer than the
+    # asset's scale (BTC 8, JPY 0; ETH's 18 is the column's own), an account not listed
+    rows = [
+        ("A1", "BTC", "1.5"),
+        ("A1", "JPY", "100000.5"),  # row 2: yen has no fractions
+        ("A2", "BTC", "0.000000001"),  # row 3: below a satoshi
+        ("A2", "ETH", "0.000000000000000001"),  # fine: one wei
+        ("A3", "BTC", "-0.5"),  # row 5: negative (not also "finer")
+        ("A3", "JPY", "12345678901234567890"),  # fine: 20 integer digits, 2^64 < value
+        ("A9", "JPY", "1"),  # row 7: not in accounts.csv
+    ]
+    found = parquet_problems(tmp_path, rows)
+    assert found == [
+        (5, "amount", "negative amount '-0.5' (amounts are >= 0)"),
+        (2, "amount", "'100000.5' is finer than the asset's scale"),
+        (3, "amount", "'0.000000001' is finer than the asset's scale"),
+        (7, "account_id", "account 'A9' is not in accounts.csv"),
+    ]
+
+
+def test_decimal_parquet_wide_columns_and_unsorted_duplicates(tmp_path):
+    import pyarrow as pa
+
+    # DECIMAL(38, 0) can hold 21 integer digits: the engine's DECIMAL(38, 18) cannot
+    rows = [("A1", "JPY", "123456789012345678901"), ("A2", "JPY", "5"), ("A1", "JPY", "7")]
+    found = parquet_problems(tmp_path, rows, pa.decimal128(38, 0))
+    assert found == [
+        (1, "amount", "'123456789012345678901' has more than 20 integer digits"),
+        (3, "account_id, asset", "duplicate (account_id, asset) = (A1, JPY); first at row 1"),
+    ]
+
+
+def test_sorted_keys_skip_the_duplicate_search_and_still_catch_adjacent_repeats(tmp_path):
+    rows = [("A1", "BTC", "1"), ("A1", "JPY", "2"), ("A1", "JPY", "3"), ("A2", "BTC", "1")]
+    assert parquet_problems(tmp_path, rows) == [
+        (3, "account_id, asset", "duplicate (account_id, asset) = (A1, JPY); first at row 2")
+    ]
+    assert parquet_problems(tmp_path, [r for i, r in enumerate(rows) if i != 2]) == []

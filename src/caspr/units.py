@@ -21,6 +21,37 @@ def decimal_limbs(array: Any) -> Any:
     return raw.reshape(-1, 2)[array.offset :]
 
 
+MAX_TEN_POWER = 19
+""":func:`multiples_of_ten` works in uint64 for 10^k with k up to 19 (5^19 < 2^45)."""
+
+
+def multiples_of_ten(limbs: Any, k: int) -> Any:
+    """Whether each non-negative 128-bit integer (limbs [lo, hi]) is a multiple of 10^k, 0 <= k <= 19.
+
+    Exact, in uint64 NumPy: 10^k = 2^k · 5^k, so v is a multiple exactly when its low k bits
+    are zero and v mod 5^k is zero. Where the high limb is zero that is one remainder; else
+    v mod 5^k is folded from the high limb 19 bits at a time (r < 5^19 < 2^45, so
+    r · 2^19 < 2^64 never overflows).
+    """
+    if not 0 <= k <= MAX_TEN_POWER:
+        msg = f"10^{k}: k must be 0..{MAX_TEN_POWER}"
+        raise ValueError(msg)
+    lo, hi = limbs[:, 0], limbs[:, 1]
+    if k == 0:
+        return np.ones(len(lo), dtype=bool)
+    modulus = np.uint64(5**k)
+    result = ((lo & np.uint64((1 << k) - 1)) == 0) & (lo % modulus == 0)
+    wide = np.flatnonzero(hi)
+    if len(wide):
+        rest = hi[wide] % modulus
+        for bits in (19, 19, 19, 7):  # the high limb weighs 2^64
+            rest = (rest << np.uint64(bits)) % modulus
+        low = lo[wide]
+        rest = (rest + low % modulus) % modulus
+        result[wide] = ((low & np.uint64((1 << k) - 1)) == 0) & (rest == 0)
+    return result
+
+
 def decimal_units(array: Any) -> Any:
     """The unscaled integers of a non-negative decimal128 array.
 
