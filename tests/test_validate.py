@@ -266,3 +266,16 @@ def test_sorted_keys_skip_the_duplicate_search_and_still_catch_adjacent_repeats(
         (3, "account_id, asset", "duplicate (account_id, asset) = (A1, JPY); first at row 2")
     ]
     assert parquet_problems(tmp_path, [r for i, r in enumerate(rows) if i != 2]) == []
+
+
+def test_floating_point_parquet_amounts_are_refused(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root = write_snapshot(tmp_path / "s", balances_csv=None)
+    table = pa.table({"account_id": ["A1"], "asset": ["BTC"], "amount": pa.array([0.1], pa.float64())})
+    pq.write_table(table, root / "balances.parquet")
+    found = [(p.file, p.row, p.column, p.message) for p in validate(root)]
+    assert len(found) == 1
+    assert found[0][:3] == ("balances.parquet", None, "amount")
+    assert found[0][3].startswith("stored as binary floating point (double)")

@@ -208,6 +208,20 @@ class _TableCheck:
                 ok = False
         return ok and names <= known
 
+    def no_floats(self, schema: pa.Schema) -> None:
+        """Amount and price columns stored as binary floating point: refused whole."""
+        for column in schema:
+            if column.name in _numeric_columns(self.spec) and pa.types.is_floating(column.type):
+                self.out.add(
+                    Problem(
+                        self.file,
+                        None,
+                        column.name,
+                        f"stored as binary floating point ({column.type}): amounts must be DECIMAL or "
+                        "decimal strings, since a float cannot hold most decimal amounts exactly",
+                    )
+                )
+
     def values(self, table: pa.Table) -> None:
         """Type checks for every column present."""
         for column in self.spec.columns:
@@ -442,6 +456,8 @@ def _check_table(root: Path, spec: TableSpec, out: _Collector) -> tuple[TableFil
     check = _TableCheck(spec, path, fmt, out)
     if not check.columns(table):
         return None
+    if fmt == "parquet":
+        check.no_floats(pq.read_schema(path))
     check.values(table)
     return TableFile(spec.name, path, fmt, table.num_rows), table
 
