@@ -152,6 +152,17 @@ def _read_table(path: Path, fmt: str, numeric: set[str]) -> pa.Table:
         return con.sql(f"SELECT {select} FROM read_parquet('{literal}')").to_arrow_table()
 
 
+def _contiguous(table: pa.Table) -> pa.Table:
+    """``table`` with every column in one chunk, so that each check reads it without a copy."""
+    return pa.Table.from_arrays([c.combine_chunks() for c in table.columns], names=table.column_names)
+
+
+def _column(table: pa.Table, name: str) -> pa.Array:
+    """Column ``name`` as one array: the chunk itself when there is one (no copy)."""
+    column = table[name]
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
 def _exact_decimal(kind: pa.DataType) -> bool:
     """A DECIMAL the engine holds exactly (Arrow decimal128: at most 38 digits)."""
     return bool(pa.types.is_decimal128(kind))
@@ -227,7 +238,7 @@ class _TableCheck:
         for column in self.spec.columns:
             if column.name not in table.column_names:
                 continue
-            values = table[column.name].combine_chunks()
+            values = _column(table, column.name)
             if _exact_decimal(values.type):  # a Parquet DECIMAL: checked as numbers
                 if column.required:
                     self.report(pc.is_null(values), column.name, values, "empty value")
@@ -289,16 +300,18 @@ class _TableCheck:
         codes = list(scales)
         which = pc.fill_null(pc.index_in(assets, value_set=pa.array(codes, pa.string())), -1).to_numpy()
         limbs = decimal_limbs(values)
-        negative = (limbs[:, 1] >> np.uint64(63)).astype(bool)  # reported as negative already
+        # negative amounts are reported as negative already, empty ones as empty
+        checked = ~(limbs[:, 1] >> np.uint64(63)).astype(bool) & values.is_valid().to_numpy(
+            zero_copy_only=False
+        )
         finer = np.zeros(len(values), dtype=bool)
         for scale in sorted(set(scales.values())):
             drop = values.type.scale - scale  # digits the asset's scale does not have
             if drop <= 0:
                 continue
-            listed = [a for a, code in enumerate(codes) if scales[code] == scale]
-            rows = np.flatnonzero(
-                np.isin(which, listed) & ~negative & values.is_valid().to_numpy(zero_copy_only=False)
-            )
+            picked = np.zeros(len(codes) + 1, dtype=bool)  # by asset index; the last is "unlisted"
+            picked[[a for a, code in enumerate(codes) if scales[code] == scale]] = True
+            rows = np.flatnonzero(picked[which] & checked)
             if drop <= MAX_TEN_POWER:  # the unscaled integer must be a multiple of 10^drop
                 finer[rows[~multiples_of_ten(limbs[rows], drop)]] = True
             else:  # finer than 10^-19 of a unit: Arrow rounds
@@ -311,8 +324,8 @@ class _TableCheck:
 
     def scale(self, table: pa.Table, column: str, scales: dict[str, int]) -> None:
         """Amounts finer than their asset's ledger scale."""
-        assets = table["asset"].combine_chunks()
-        values = table[column].combine_chunks()
+        assets = _column(table, "asset")
+        values = _column(table, column)
         if _exact_decimal(values.type):
             self._scale_typed(assets, values, column, scales)
             return
@@ -329,7 +342,7 @@ class _TableCheck:
         self, table: pa.Table, column: str, assets: Iterable[str], optional: bool = False
     ) -> None:
         """Asset codes not listed in assets.csv."""
-        values = table[column].combine_chunks()
+        values = _column(table, column)
         unknown = pc.invert(pc.is_in(values, value_set=pa.array(sorted(assets), pa.string())))
         if optional:
             unknown = pc.and_(unknown, pc.not_equal(values, ""))
@@ -338,7 +351,7 @@ class _TableCheck:
     def duplicates(self, table: pa.Table) -> None:
         """Rows that repeat the table's key, each naming the row it repeats."""
         key = [k for k in self.spec.key if k in table.column_names]
-        if _strictly_ascending([table[k].combine_chunks() for k in key]):
+        if _strictly_ascending([_column(table, k) for k in key]):
             return  # sorted by its key, as exports usually are: one pass shows nothing repeats
         indexed = table.select(key).append_column("_row", pa.array(np.arange(table.num_rows)))
         groups = indexed.group_by(key, use_threads=False).aggregate([("_row", "min"), ("_row", "count")])
@@ -453,6 +466,7 @@ def _check_table(root: Path, spec: TableSpec, out: _Collector) -> tuple[TableFil
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         out.add(Problem(path.name, None, None, f"cannot be read: {exc}".splitlines()[0]))
         return None
+    table = _contiguous(table)
     check = _TableCheck(spec, path, fmt, out)
     if not check.columns(table):
         return None
@@ -513,9 +527,9 @@ def _cross_accounts(checked: dict[str, tuple[TableFile, pa.Table] | None], out: 
     """Balances of accounts that accounts.csv does not list (when it is given)."""
     if checked["accounts"] is None or checked["balances"] is None:
         return
-    accounts = checked["accounts"][1]["account_id"].combine_chunks()
+    accounts = _column(checked["accounts"][1], "account_id")
     file, balances = checked["balances"]
-    ids = balances["account_id"].combine_chunks()
+    ids = _column(balances, "account_id")
     # the common case, all listed, answered by DuckDB's parallel anti-join; rows only if not
     with duckdb.connect() as con:
         con.execute("SET enable_progress_bar = false")
