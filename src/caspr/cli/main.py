@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from enum import StrEnum
@@ -326,15 +327,28 @@ def por_build(
     force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists")] = False,
 ) -> None:
     """Build the Merkle sum tree over every customer's balances and store every proof."""
-    snapshot = open_snapshot(directory)
     try:
-        result = por.build(snapshot, out, audit_id=audit_id, force=force)
+        por.check_out(out, force)
+        seconds = []
+        with console.status("validating the snapshot…"):
+            start = time.perf_counter()
+            snapshot = open_snapshot(directory)
+            seconds.append(time.perf_counter() - start)
+        with console.status("reading every customer's balances…"):
+            start = time.perf_counter()
+            ledger = por.read(snapshot)
+            seconds.append(time.perf_counter() - start)
+        with console.status(f"hashing {len(ledger.ids):,} customers and writing their proofs…"):
+            start = time.perf_counter()
+            result = por.build_tree(ledger, out, audit_id=audit_id)
+            seconds.append(time.perf_counter() - start)
     except (ValueError, OverflowError) as exc:
         fail(str(exc))
     root = result.root
     console.print(
         f"wrote [bold]{out}/root.json[/]: root {root['root']['hash']}, height {root['height']}, "
-        f"{result.customers:,} customers, {result.hashes:,} hashes ({result.kernels})"
+        f"{result.customers:,} customers, {result.hashes:,} hashes ({result.kernels}); "
+        f"validated in {seconds[0]:.1f} s, read in {seconds[1]:.1f} s, tree and proofs in {seconds[2]:.1f} s"
     )
     for row in root["solvency"]:
         mark = "[green]solvent[/]" if row["solvent"] else "[bold red]NOT solvent[/]"

@@ -287,10 +287,19 @@ def build(
     audit uses the operating system's randomness (the default), so nonces are fresh.
     ``pure`` forces the pure-Python kernels (the same bytes, slower).
     """
-    if out.exists() and any(out.iterdir()) and not force:
+    check_out(out, force)
+    return build_tree(read(snapshot, pure), out, audit_id, seed, pure)
+
+
+def check_out(out: Path, force: bool) -> None:
+    """Refuse to replace a non-empty ``out`` unless ``force``: checked before any work.
+
+    Raises:
+        ValueError: ``out`` exists, is not empty, and ``force`` is not given.
+    """
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
         msg = f"{out} exists and is not empty (use --force to replace it)"
         raise ValueError(msg)
-    return build_tree(read(snapshot, pure), out, audit_id, seed, pure)
 
 
 @dataclass(frozen=True, slots=True)
