@@ -692,51 +692,37 @@ done:
  * the parent's values are vL + vR per asset. An odd last child pairs with the empty
  * subtree `pad`, whose values are zero. */
 
+/* Hash one parent into out_hash and sum its values into out_values. `msg` already starts
+ * with the prefix (prefix_len bytes); the children are copied in behind it, so out_values
+ * may be where a child's values were read from. A missing right child (right_hash NULL)
+ * is the empty subtree `pad`, whose values are zero. Shared by `level` and `block`. */
+static int parent(EVP_MD_CTX *ctx, unsigned char *msg, size_t prefix_len, size_t w,
+                  const unsigned char *left_hash, const unsigned char *left_values,
+                  const unsigned char *right_hash, const unsigned char *right_values,
+                  const unsigned char *pad, unsigned char *out_hash, unsigned char *out_values) {
+    unsigned char *hl = msg + prefix_len, *vl = hl + HASH, *hr = vl + w, *vr = hr + HASH;
+    memcpy(hl, left_hash, HASH);
+    memcpy(vl, left_values, w);
+    if (right_hash != NULL) {
+        memcpy(hr, right_hash, HASH);
+        memcpy(vr, right_values, w);
+    } else {
+        memcpy(hr, pad, HASH);
+        memset(vr, 0, w);
+    }
+    int rc = add_values(vl, vr, out_values, w);
+    if (rc) return rc;
+    return digest(ctx, msg, prefix_len + 2 * (HASH + w), out_hash) ? OK : EVP_FAILED;
+}
+
 static int node_row(job *j, EVP_MD_CTX *ctx, unsigned char *msg, Py_ssize_t row) {
     size_t w = j->width;
     Py_ssize_t left = 2 * row, right = 2 * row + 1;
-    unsigned char *hl = msg + j->prefix_len, *vl = hl + HASH, *hr = vl + w, *vr = hr + HASH;
+    int paired = right < j->count;
     memcpy(msg, j->prefix, j->prefix_len);
-    memcpy(hl, j->hashes + left * HASH, HASH);
-    memcpy(vl, j->values + left * w, w);
-    if (right < j->count) {
-        memcpy(hr, j->hashes + right * HASH, HASH);
-        memcpy(vr, j->values + right * w, w);
-    } else {
-        memcpy(hr, j->pad, HASH);
-        memset(vr, 0, w);
-    }
-    int rc = add_values(vl, vr, j->out_values + row * w, w);
-    if (rc) return rc;
-    return digest(ctx, msg, j->msg_len, j->out_hash + row * HASH) ? OK : EVP_FAILED;
-}
-
-static PyObject *parents(job *j, Py_buffer *prefix, Py_buffer *hashes, Py_buffer *pad, Py_ssize_t width,
-                         int threads) {
-    Py_ssize_t c = hashes->len / HASH, m = (c + 1) / 2;
-    PyObject *out_h = NULL, *out_v = NULL, *result = NULL;
-    if (width <= 0 || width % VALUE || hashes->len != c * HASH || pad->len != HASH) {
-        PyErr_SetString(PyExc_ValueError, "level: inconsistent buffer sizes");
-        return NULL;
-    }
-    out_h = new_bytes(m * HASH);
-    out_v = new_bytes(m * width);
-    if (out_h != NULL && out_v != NULL) {
-        j->fn = node_row;
-        j->prefix = prefix->buf;
-        j->prefix_len = prefix->len;
-        j->msg_len = prefix->len + 2 * (HASH + width);
-        j->hashes = hashes->buf;
-        j->pad = pad->buf;
-        j->count = c;
-        j->width = width;
-        j->out_hash = (unsigned char *)PyBytes_AS_STRING(out_h);
-        j->out_values = (unsigned char *)PyBytes_AS_STRING(out_v);
-        if (run_threads(j, m, threads) == 0) result = PyTuple_Pack(2, out_h, out_v);
-    }
-    Py_XDECREF(out_h);
-    Py_XDECREF(out_v);
-    return result;
+    return parent(ctx, msg, j->prefix_len, w, j->hashes + left * HASH, j->values + left * w,
+                  paired ? j->hashes + right * HASH : NULL, paired ? j->values + right * w : NULL, j->pad,
+                  j->out_hash + row * HASH, j->out_values + row * w);
 }
 
 static PyObject *py_level(PyObject *Py_UNUSED(self), PyObject *args) {
@@ -745,14 +731,31 @@ static PyObject *py_level(PyObject *Py_UNUSED(self), PyObject *args) {
     int threads;
     if (!PyArg_ParseTuple(args, "y*y*y*y*ni", &prefix, &hashes, &values, &pad, &width, &threads))
         return NULL;
-    PyObject *result = NULL;
-    if (width > 0 && values.len != (hashes.len / HASH) * width) {
+    PyObject *out_h = NULL, *out_v = NULL, *result = NULL;
+    Py_ssize_t c = hashes.len / HASH, m = (c + 1) / 2;
+    if (width <= 0 || width % VALUE || hashes.len != c * HASH || values.len != c * width || pad.len != HASH) {
         PyErr_SetString(PyExc_ValueError, "level: inconsistent buffer sizes");
-    } else {
-        job j = {0};
-        j.values = values.buf;
-        result = parents(&j, &prefix, &hashes, &pad, width, threads);
+        goto done;
     }
+    out_h = new_bytes(m * HASH);
+    out_v = new_bytes(m * width);
+    if (out_h == NULL || out_v == NULL) goto done;
+    job j = {0};
+    j.fn = node_row;
+    j.prefix = prefix.buf;
+    j.prefix_len = prefix.len;
+    j.msg_len = prefix.len + 2 * (HASH + width);
+    j.hashes = hashes.buf;
+    j.values = values.buf;
+    j.pad = pad.buf;
+    j.count = c;
+    j.width = width;
+    j.out_hash = (unsigned char *)PyBytes_AS_STRING(out_h);
+    j.out_values = (unsigned char *)PyBytes_AS_STRING(out_v);
+    if (run_threads(&j, m, threads) == 0) result = PyTuple_Pack(2, out_h, out_v);
+done:
+    Py_XDECREF(out_h);
+    Py_XDECREF(out_v);
     PyBuffer_Release(&prefix);
     PyBuffer_Release(&hashes);
     PyBuffer_Release(&values);
@@ -777,11 +780,9 @@ typedef struct {
 static int block_row(job *j, EVP_MD_CTX *ctx, unsigned char *msg, Py_ssize_t row) {
     const block_shape *shape = (const block_shape *)j->extra;
     size_t w = j->width, base = j->prefix_len;
-    size_t node_len = base + 1 + 2 * (HASH + w);
     Py_ssize_t span = (Py_ssize_t)1 << shape->levels, first = row * span;
     Py_ssize_t count = shape->leaves - first < span ? shape->leaves - first : span;
-    unsigned char *hashes = msg + node_len, *values = hashes + span * HASH;
-    unsigned char *hl = msg + base + 1, *vl = hl + HASH, *hr = vl + w, *vr = hr + HASH;
+    unsigned char *hashes = msg + base + 1 + 2 * (HASH + w), *values = hashes + span * HASH;
     int rc = OK;
     for (Py_ssize_t i = 0; i < count && !rc; i++) {
         memcpy(hashes + i * HASH, j->hashes + (first + i) * HASH, HASH);
@@ -790,19 +791,13 @@ static int block_row(job *j, EVP_MD_CTX *ctx, unsigned char *msg, Py_ssize_t row
     memcpy(msg, j->prefix, base);
     for (int level = 1; level <= shape->levels && !rc; level++) {
         msg[base] = (unsigned char)level;
+        const unsigned char *pad = shape->pads + (level - 1) * HASH;
         Py_ssize_t parents = (count + 1) / 2;
         for (Py_ssize_t i = 0; i < parents && !rc; i++) {
-            memcpy(hl, hashes + 2 * i * HASH, HASH);
-            memcpy(vl, values + 2 * i * w, w);
-            if (2 * i + 1 < count) {
-                memcpy(hr, hashes + (2 * i + 1) * HASH, HASH);
-                memcpy(vr, values + (2 * i + 1) * w, w);
-            } else {
-                memcpy(hr, shape->pads + (level - 1) * HASH, HASH);
-                memset(vr, 0, w);
-            }
-            rc = add_values(vl, vr, values + i * w, w);
-            if (!rc && !digest(ctx, msg, node_len, hashes + i * HASH)) rc = EVP_FAILED;
+            int paired = 2 * i + 1 < count;
+            rc = parent(ctx, msg, base + 1, w, hashes + 2 * i * HASH, values + 2 * i * w,
+                        paired ? hashes + (2 * i + 1) * HASH : NULL, paired ? values + (2 * i + 1) * w : NULL,
+                        pad, hashes + i * HASH, values + i * w);
         }
         count = parents;
     }
