@@ -59,6 +59,11 @@ MAX_INTEGER_DIGITS = 20
 
 _DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
 
+# what the text and the DECIMAL checks of an amount say, word for word the same
+_NEGATIVE = "negative amount {value!r} (amounts are >= 0)"
+_TOO_BIG = f"{{value!r}} has more than {MAX_INTEGER_DIGITS} integer digits"
+_FINER = "{value!r} is finer than the asset's scale"
+
 
 @dataclass(frozen=True, slots=True)
 class TableFile:
@@ -123,13 +128,13 @@ def csv_header(path: Path) -> list[str]:
         return next(csv.reader(handle), [])
 
 
-def _read_table(path: Path, fmt: str, numeric: set[str]) -> pa.Table:
+def _read_table(path: Path, schema: pa.Schema | None, numeric: set[str]) -> pa.Table:
     """Every column as text (CSV numbers never go through float).
 
-    The exception: Parquet columns named in ``numeric`` that are stored as DECIMAL keep their
-    exact type.
+    The exception: Parquet columns (``schema`` given) named in ``numeric`` that are stored as
+    DECIMAL keep their exact type.
     """
-    if fmt == "csv":
+    if schema is None:
         header = csv_header(path)
         options = pacsv.ConvertOptions(
             column_types={name: pa.string() for name in header},
@@ -137,7 +142,6 @@ def _read_table(path: Path, fmt: str, numeric: set[str]) -> pa.Table:
             quoted_strings_can_be_null=False,
         )
         return pacsv.read_csv(path, convert_options=options)
-    schema = pq.read_schema(path)
     # DuckDB renders DECIMAL as plain text ("0.00000096"); Arrow's cast would say "9.6E-7".
     select = ", ".join(
         f'"{quoted}"'
@@ -276,24 +280,22 @@ class _TableCheck:
         shaped = pc.match_substring_regex(values, _DECIMAL)
         negative = pc.and_(shaped, pc.starts_with(values, "-"))
         self.report(pc.and_(present, pc.invert(shaped)), name, values, "not a decimal number: {value!r}")
-        self.report(negative, name, values, "negative amount {value!r} (amounts are >= 0)")
+        self.report(negative, name, values, _NEGATIVE)
         integer_part = pc.replace_substring_regex(values, pattern=r"\..*$", replacement="")
         too_big = pc.and_(
             shaped,
             pc.greater(pc.utf8_length(pc.utf8_ltrim(integer_part, characters="-0")), MAX_INTEGER_DIGITS),
         )
-        self.report(too_big, name, values, f"{{value!r}} has more than {MAX_INTEGER_DIGITS} integer digits")
+        self.report(too_big, name, values, _TOO_BIG)
 
     def _decimal_typed(self, values: pa.Array, name: str) -> None:
         """The checks of :meth:`_decimal` on a DECIMAL column: the type makes it a number."""
         zero = pa.scalar(Decimal(0), values.type)
-        self.report(pc.less(values, zero), name, values, "negative amount {value!r} (amounts are >= 0)")
+        self.report(pc.less(values, zero), name, values, _NEGATIVE)
         if values.type.precision - values.type.scale > MAX_INTEGER_DIGITS:
             limit = pa.scalar(Decimal(10) ** MAX_INTEGER_DIGITS, pa.decimal128(38, 0)).cast(values.type)
             too_big = pc.greater_equal(pc.abs(values), limit)
-            self.report(
-                too_big, name, values, f"{{value!r}} has more than {MAX_INTEGER_DIGITS} integer digits"
-            )
+            self.report(too_big, name, values, _TOO_BIG)
 
     def _scale_typed(self, assets: pa.Array, values: pa.Array, column: str, scales: dict[str, int]) -> None:
         """:meth:`scale` on a DECIMAL column: each asset's rows rounded to its scale must not move."""
@@ -320,7 +322,7 @@ class _TableCheck:
                 finer[
                     rows[pc.fill_null(pc.not_equal(rounded, amounts), False).to_numpy(zero_copy_only=False)]
                 ] = True
-        self.report(pa.array(finer), column, values, "{value!r} is finer than the asset's scale")
+        self.report(pa.array(finer), column, values, _FINER)
 
     def scale(self, table: pa.Table, column: str, scales: dict[str, int]) -> None:
         """Amounts finer than their asset's ledger scale."""
@@ -336,7 +338,7 @@ class _TableCheck:
         fraction = pc.replace_substring_regex(values, pattern=r"^[^.]*\.?", replacement="")
         digits = pc.utf8_length(pc.utf8_rtrim(fraction, characters="0"))
         finer = pc.and_(shaped, pc.greater(pc.cast(digits, pa.int64()), scale_of))
-        self.report(finer, column, values, "{value!r} is finer than the asset's scale")
+        self.report(finer, column, values, _FINER)
 
     def known_assets(
         self, table: pa.Table, column: str, assets: Iterable[str], optional: bool = False
@@ -462,7 +464,8 @@ def _check_table(root: Path, spec: TableSpec, out: _Collector) -> tuple[TableFil
         return None
     path, fmt = found
     try:
-        table = _read_table(path, fmt, _numeric_columns(spec))
+        schema = pq.read_schema(path) if fmt == "parquet" else None
+        table = _read_table(path, schema, _numeric_columns(spec))
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         out.add(Problem(path.name, None, None, f"cannot be read: {exc}".splitlines()[0]))
         return None
@@ -470,8 +473,8 @@ def _check_table(root: Path, spec: TableSpec, out: _Collector) -> tuple[TableFil
     check = _TableCheck(spec, path, fmt, out)
     if not check.columns(table):
         return None
-    if fmt == "parquet":
-        check.no_floats(pq.read_schema(path))
+    if schema is not None:
+        check.no_floats(schema)
     check.values(table)
     return TableFile(spec.name, path, fmt, table.num_rows), table
 
