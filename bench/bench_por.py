@@ -32,7 +32,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 
 from caspr.custody import por
-from workloads import jp_large
+from workloads import jp_large, peak_gb, reset_peak
 
 
 def hash_time(length: int, count: int = 50_000, repeat: int = 5) -> float:
@@ -61,18 +61,6 @@ def block_time(repeat: int = 5) -> float:
 def blocks(length: int) -> int:
     """Compressions SHA-256 needs for a message of ``length`` bytes (with its padding)."""
     return (length + 9 + 63) // 64
-
-
-def peak_gb() -> float:
-    """The process's peak resident memory since the last reset, GB (Linux VmHWM)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1e6
-    return float("nan")
-
-
-def reset_peak() -> None:
-    Path("/proc/self/clear_refs").write_text("5")
 
 
 def peer_rate(leaves: int, length: int) -> float:

@@ -23,19 +23,7 @@ from typing import Any
 import duckdb
 
 from caspr.snapshot import loader
-from workloads import jp_large
-
-
-def peak_gb() -> float:
-    """The process's peak resident memory since the last reset, GB (Linux VmHWM)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1e6
-    return float("nan")
-
-
-def reset_peak() -> None:
-    Path("/proc/self/clear_refs").write_text("5")
+from workloads import jp_large, peak_gb, reset_peak
 
 
 def timed(run: Any, repeat: int) -> tuple[float, float]:

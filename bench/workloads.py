@@ -1,4 +1,5 @@
-"""Shared benchmark workloads: the `jp-large` synthetic exchange at N accounts, as Parquet."""
+"""Shared benchmark workloads (the `jp-large` synthetic exchange at N accounts, as Parquet) and
+the peak-memory probe the benchmarks share."""
 
 from __future__ import annotations
 
@@ -41,3 +42,16 @@ def jp_large(accounts: int, out: Path) -> tuple[Snapshot, float | None]:
         msg = f"{folder} is not a valid snapshot"
         raise SystemExit(msg)
     return snapshot, seconds
+
+
+def peak_gb() -> float:
+    """The process's peak resident memory since the last :func:`reset_peak`, GB (Linux VmHWM)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1e6
+    return float("nan")
+
+
+def reset_peak() -> None:
+    """Start the peak-memory count again from the current resident memory (Linux)."""
+    Path("/proc/self/clear_refs").write_text("5")

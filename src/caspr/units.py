@@ -40,15 +40,15 @@ def multiples_of_ten(limbs: Any, k: int) -> Any:
     if k == 0:
         return np.ones(len(lo), dtype=bool)
     modulus = np.uint64(5**k)
-    result = ((lo & np.uint64((1 << k) - 1)) == 0) & (lo % modulus == 0)
+    even = (lo & np.uint64((1 << k) - 1)) == 0  # a multiple of 2^k: only the low limb decides
+    result = even & (lo % modulus == 0)
     wide = np.flatnonzero(hi)
     if len(wide):
         rest = hi[wide] % modulus
         for bits in (19, 19, 19, 7):  # the high limb weighs 2^64
             rest = (rest << np.uint64(bits)) % modulus
-        low = lo[wide]
-        rest = (rest + low % modulus) % modulus
-        result[wide] = ((low & np.uint64((1 << k) - 1)) == 0) & (rest == 0)
+        rest = (rest + lo[wide] % modulus) % modulus
+        result[wide] = even[wide] & (rest == 0)
     return result
 
 

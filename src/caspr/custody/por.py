@@ -304,7 +304,7 @@ def check_out(out: Path, force: bool) -> None:
 
 @dataclass(frozen=True, slots=True)
 class _Draw:
-    """The audit's randomness: the padding key, a nonce per account, and the leaf order."""
+    """The audit's randomness: the padding key, a nonce per leaf, and the leaf order."""
 
     padding_key: bytes
     nonces: Any  # (n, 32) uint8, by leaf
