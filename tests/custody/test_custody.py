@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from typer.testing import CliRunner
@@ -77,14 +78,35 @@ def test_methods_differ_by_regime(tmp_path):
     assert methods["jp-custody"].passed
     assert not methods["hk-sfc"].passed
     assert methods["hk-sfc"].cold_share == Decimal("0.97")
-    assert methods["kr-vaupa"].passed
+    assert not methods["kr-vaupa"].passed  # no price history: Korea's economic value is not established
     assert methods["bh-cbb"].passed
 
 
-def test_korea_uses_one_year_average_prices(tmp_path):
-    # hot 1 BTC, cold 4 BTC: by quantity 80% cold. Prices: BTC only; average over the year is what
-    # counts, and with a single asset the share is price-independent -> exactly 80%, passes.
+def test_korea_does_not_call_two_days_of_prices_a_one_year_average(tmp_path):
+    # hot 1 BTC, cold 4 BTC: 80% cold by quantity. Two prices in the year before 2026-09-30 are
+    # not the Decree's one-year average (economic value): a valuation warning, and the cold test
+    # is not established (a warning, not a pass), even though one asset's share is price-free.
     prices = "date,asset,price\n2026-01-01,BTC,90\n2026-06-01,BTC,110\n"
+    root = btc_snapshot(
+        tmp_path / "s", jurisdiction="KR", currency="KRW", fiat_scale=0, price="100", hot="1", cold="4"
+    )
+    (root / "prices.csv").write_text(prices)
+    report = custody_report(load_snapshot(root))
+    (valuation,) = [f for f in report.findings if f.rule == "kr.vaupa.valuation"]
+    assert "BTC 2 of 365 days" in valuation.message
+    (finding,) = [f for f in report.findings if f.rule == "kr.vaupa.cold"]
+    assert finding.severity is Severity.WARNING
+    assert "not established" in finding.message
+    assert "one-year average KRW prices," not in finding.message
+    assert not {m.regime: m for m in report.methods}["kr-vaupa"].passed
+
+
+def test_korea_uses_one_year_average_prices(tmp_path):
+    # hot 1 BTC, cold 4 BTC, every day of 2025-09-30 .. 2026-09-29 priced: 80% cold exactly, passes.
+    days = [dt.date(2025, 9, 30) + dt.timedelta(days=n) for n in range(365)]
+    prices = "date,asset,price\n" + "".join(
+        f"{d.isoformat()},BTC,{90 + n % 21}\n" for n, d in enumerate(days)
+    )
     root = btc_snapshot(
         tmp_path / "s", jurisdiction="KR", currency="KRW", fiat_scale=0, price="100", hot="1", cold="4"
     )
@@ -92,7 +114,7 @@ def test_korea_uses_one_year_average_prices(tmp_path):
     report = custody_report(load_snapshot(root))
     (finding,) = [f for f in report.findings if f.rule == "kr.vaupa.cold"]
     assert finding.severity is Severity.INFO
-    assert "one-year average prices" in finding.message
+    assert "one-year average KRW prices, 2025-09-30 to 2026-09-29" in finding.message
 
 
 def test_cli_custody_json_and_fail_on_breach(tmp_path):
