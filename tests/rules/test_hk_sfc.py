@@ -49,6 +49,8 @@ def test_exactly_98_percent_cold_passes_and_the_arrangement_is_sized(tmp_path):
     assert a.insurance == Decimal(6_000)
     assert a.funding.amount == Decimal(26_400)
     assert not a.breaches
+    # the JSON names what the deposits are: funds set aside (and guarantees), not a reserve
+    assert a.to_dict()["funding"]["set_aside"] == "20400"
 
 
 def test_just_under_98_percent_cold_is_a_breach_and_the_requirement_rounds_up_to_the_cent(tmp_path):

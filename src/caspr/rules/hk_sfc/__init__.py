@@ -87,7 +87,17 @@ class HkSfc:
                     GUIDELINES,
                 )
             )
-        return assessment(self, ctx, params, requirement, funding, reserve.amount, insurance.amount, findings)
+        return assessment(
+            self,
+            ctx,
+            params,
+            requirement,
+            funding,
+            reserve.amount,
+            insurance.amount,
+            findings,
+            reserve_label="set_aside",
+        )
 
 
 def arrangement_requirement(ctx: Context, params: ParameterView) -> Component:
