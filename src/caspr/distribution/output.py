@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,14 @@ import pyarrow.csv as pacsv
 from caspr.distribution.inkind import InKindResult
 from caspr.distribution.rounds import RoundsResult
 from caspr.money import canonical
+
+INVARIANTS = [
+    "paid + held + undistributed = pool (per asset; fiat: the estate, when the plan gives one)",
+    "no account above its claim (paid + held <= claim)",
+    "holds unpaid (a held account's allocation is in held_amount, never in distributed_amount)",
+    "no negative amount",
+]
+"""Checked on every run before anything is written (:func:`caspr.invariants.check_distribution`)."""
 
 
 def summary_document(result: InKindResult, plan: dict[str, Any]) -> dict[str, Any]:
@@ -27,11 +36,7 @@ def summary_document(result: InKindResult, plan: dict[str, Any]) -> dict[str, An
         "assets": [s.to_dict() for s in result.summaries],
         "held_accounts": result.holds.num_rows,
         "cash_proceeds": {a: canonical(v) for a, v in sorted(result.cash.items())},
-        "invariants": [
-            "distributed + undistributed = pool, per asset",
-            "no account above its claim",
-            "no negative amount",
-        ],
+        "invariants": INVARIANTS,
         "plan": plan,
     }
 
@@ -43,7 +48,7 @@ def write_in_kind(out: Path, result: InKindResult, plan: dict[str, Any]) -> None
     options = pacsv.WriteOptions(quoting_style="needed")
     try:
         pacsv.write_csv(
-            result.rows.select(["account_id", "asset", "claim_amount", "distributed_amount"]),
+            result.rows.select(["account_id", "asset", "claim_amount", "distributed_amount", "held_amount"]),
             work / "distributions.csv",
             write_options=options,
         )
@@ -52,11 +57,18 @@ def write_in_kind(out: Path, result: InKindResult, plan: dict[str, Any]) -> None
         (work / "summary.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         pacsv.write_csv(pa.Table.from_pylist(document["assets"]), work / "summary.csv", write_options=options)
         if result.cash:
+            held = set(result.holds["account_id"].to_pylist())
+            accounts = sorted(result.cash)
             pacsv.write_csv(
                 pa.table(
                     {
-                        "account_id": sorted(result.cash),
-                        "cash_amount": [canonical(result.cash[a]) for a in sorted(result.cash)],
+                        "account_id": accounts,
+                        "cash_amount": [
+                            canonical(Decimal(0) if a in held else result.cash[a]) for a in accounts
+                        ],
+                        "held_amount": [
+                            canonical(result.cash[a] if a in held else Decimal(0)) for a in accounts
+                        ],
                     }
                 ),
                 work / "cash.csv",
@@ -83,7 +95,8 @@ def write_rounds(out: Path, result: RoundsResult, plan: dict[str, Any]) -> None:
                     "account_id": accounts,
                     "asset": [result.currency] * len(accounts),
                     "claim_amount": [canonical(result.claims[a].total) for a in accounts],
-                    "distributed_amount": [canonical(result.entitled(a)) for a in accounts],
+                    "distributed_amount": [canonical(result.paid(a)) for a in accounts],
+                    "held_amount": [canonical(result.held(a)) for a in accounts],
                 }
             ),
             work / "distributions.csv",
@@ -106,7 +119,7 @@ def write_rounds(out: Path, result: RoundsResult, plan: dict[str, Any]) -> None:
             work / "payments.csv",
             write_options=options,
         )
-        document = {**result.to_dict(), "plan": plan}
+        document = {**result.to_dict(), "invariants": INVARIANTS, "plan": plan}
         (work / "summary.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         if out.exists():
             shutil.rmtree(out)
