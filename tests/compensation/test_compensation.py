@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from caspr.cli.main import app
 from caspr.compensation import compensate
-from caspr.compensation.incident import Incident
-from caspr.errors import InputError
+from caspr.compensation.incident import Incident, load_incident
+from caspr.errors import InputError, InvariantViolation
 from caspr.snapshot.loader import load_snapshot
 from tests.rules.helpers import exchange_yaml, write
 
@@ -303,3 +303,28 @@ def test_cli_incident_records_payouts_once(tmp_path):
     second = runner.invoke(app, args)
     assert "0 payouts recorded, 2 already there" in second.output
     assert (tmp_path / "o" / "payouts.csv").read_text().count("\n") == 3
+
+
+def test_a_broken_invariant_stops_the_run_and_nothing_is_written(tmp_path, monkeypatch):
+    # Issue #16: compensation caught InvariantViolation from the regimes' assessment and returned {}
+    # (planted: restoring "except (InputError, InvariantViolation)" makes this pass silently).
+    import caspr.assess
+
+    root = tmp_path / "s"
+    snapshot(root, "A,BTC,3\n", "btc-cold,BTC,cold,customer,3\n", "BTC,crypto,8,10000000\nJPY,fiat,0,1\n")
+    (tmp_path / "incident.yaml").write_text(
+        "id: t\ndetected_at: 2026-05-31T13:26:00+09:00\nkind: cold_wallet_hack\n"
+        "outflows:\n  - {wallet: btc-cold, asset: BTC, amount: '1'}\n"
+    )
+
+    def broken(*args, **kwargs):
+        raise InvariantViolation("components-sum-to-total", "planted")
+
+    monkeypatch.setattr(caspr.assess, "assess", broken)
+    with pytest.raises(InvariantViolation):
+        compensate(load_snapshot(root), load_incident(tmp_path / "incident.yaml"))
+    out = tmp_path / "o"
+    args = ["incident", str(root), "--incident", str(tmp_path / "incident.yaml"), "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code != 0
+    assert not out.exists()

@@ -527,8 +527,9 @@ def _replenishment(snapshot: Snapshot, engine: Engine, result: CompensationResul
     out: dict[str, Any] = {}
     try:
         report = assess(snapshot, engine=engine)
-    except (InputError, InvariantViolation):
+    except InputError:  # a snapshot the regimes cannot assess: no replenishment figure, said as such
         return out
+    # an InvariantViolation is a bug in caspr: it stops the run, nothing is written (issue #16)
     for a in report.assessments:
         if a.requirement.amount == 0:
             continue

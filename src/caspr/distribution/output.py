@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,6 +10,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from caspr.atomic import atomic_folder
 from caspr.distribution.inkind import InKindResult
 from caspr.distribution.rounds import RoundsResult
 from caspr.money import canonical
@@ -43,10 +41,8 @@ def summary_document(result: InKindResult, plan: dict[str, Any]) -> dict[str, An
 
 def write_in_kind(out: Path, result: InKindResult, plan: dict[str, Any]) -> None:
     """OUT/distributions.csv, holds.csv, summary.json and summary.csv, atomically."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     options = pacsv.WriteOptions(quoting_style="needed")
-    try:
+    with atomic_folder(out) as work:
         pacsv.write_csv(
             result.rows.select(["account_id", "asset", "claim_amount", "distributed_amount", "held_amount"]),
             work / "distributions.csv",
@@ -74,20 +70,12 @@ def write_in_kind(out: Path, result: InKindResult, plan: dict[str, Any]) -> None
                 work / "cash.csv",
                 write_options=options,
             )
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(work, out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
 
 
 def write_rounds(out: Path, result: RoundsResult, plan: dict[str, Any]) -> None:
     """Fiat mode: distributions.csv (claims valued), payments.csv, summary.json, atomically."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     options = pacsv.WriteOptions(quoting_style="needed")
-    try:
+    with atomic_folder(out) as work:
         accounts = sorted(result.claims)
         pacsv.write_csv(
             pa.table(
@@ -121,9 +109,3 @@ def write_rounds(out: Path, result: RoundsResult, plan: dict[str, Any]) -> None:
         )
         document = {**result.to_dict(), "invariants": INVARIANTS, "plan": plan}
         (work / "summary.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(work, out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
