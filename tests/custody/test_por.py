@@ -7,12 +7,14 @@ import json
 import random
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from caspr.cli.main import app
 from caspr.custody import kernels, por
 from caspr.engine import Engine
+from caspr.errors import InvariantViolation
 from caspr.snapshot.loader import load_snapshot
 from tests.conftest import FILES, write_snapshot
 
@@ -331,3 +333,46 @@ def test_a_rebuild_replaces_the_store_whole_and_a_failed_one_leaves_the_old(tmp_
     assert json.loads((out / "root.json").read_text()) == second.root
     assert por.proof(out, "A1")["audit_id"] == "second"
     assert [p.name for p in out.parent.iterdir()] == ["por"]  # no temporary folder left behind
+
+
+def test_a_kernel_that_loses_a_unit_stops_the_build_and_writes_nothing(tmp_path, monkeypatch):
+    # A bug in the hashing kernels (here: a level that drops one unit of the first asset) must
+    # not publish a root whose totals differ from the liabilities: the build checks the root
+    # against the ledger's own per-asset sums (caspr.invariants.check_por_totals) and stops
+    # before the store is put in place. Without that check, this tree would be published
+    # with BTC 175000000 against 175000001 owed.
+    real = kernels.PurePython.level
+
+    def lossy(prefix, hashes, values, pad, width, threads):
+        out_hashes, out_values = real(prefix, hashes, values, pad, width, threads)
+        first = int.from_bytes(out_values[:16], "big")
+        if prefix.endswith(bytes([16])) and first:  # the root level only
+            out_values = (first - 1).to_bytes(16, "big") + out_values[16:]
+        return out_hashes, out_values
+
+    monkeypatch.setattr(kernels.PurePython, "level", staticmethod(lossy))
+    root = write_snapshot(tmp_path / "s")
+    with pytest.raises(
+        InvariantViolation, match=r"por-root-totals.*BTC: root total 175000000 != liabilities 175000001"
+    ):
+        por.build(load_snapshot(root), tmp_path / "out", seed=1, pure=True)
+    assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]  # no half-built store left beside it
+
+
+def test_ledger_liabilities_are_exact_beyond_2_64():
+    # the sums the root is checked against: exact per asset, with values above 2^64 and many
+    # limbs set (3 entries of asset 0, 1 of asset 1, none of asset 2)
+    values = [2**127 - 1, 2**64 + 12345, 2**64 - 1, 7]
+    ledger = por.Ledger(
+        exchange="ex",
+        as_of="2026-09-30",
+        codes=["A", "B", "C"],
+        scales=[0, 8, 18],
+        holdings={},
+        ids=None,
+        offsets=None,
+        assets=np.array([0, 0, 1, 0], dtype=np.uint16),
+        units=np.array([[v >> 64, v & (2**64 - 1)] for v in values], dtype=np.uint64).astype(">u8"),
+    )
+    assert por.liabilities(ledger) == [2**127 - 1 + 2**64 + 12345 + 7, 2**64 - 1, 0]
