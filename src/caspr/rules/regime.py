@@ -169,11 +169,6 @@ def ratio_text(value: Decimal, places: int = 4) -> str:
     return f"{quantize(value, places, ROUND_FLOOR):f}"
 
 
-def money_text(value: Decimal) -> str:
-    """An exact amount as a plain decimal string (no exponent, no trailing zeros)."""
-    return canonical(value)
-
-
 def zero_requirement(currency: str, reason: str, citation: Citation | None) -> Component:
     """A requirement of zero for regimes that set only limits."""
     return Component("requirement", Decimal(0), currency, reason, citation=citation)
