@@ -13,6 +13,7 @@ from sqlalchemy import event
 
 from caspr import payouts
 from caspr.api import jobs
+from caspr.distribution.plan import Plan
 from caspr.snapshot.generator import generate
 from caspr.store import make_engine, sessions, transaction, upgrade
 from caspr.store import models as m
@@ -134,7 +135,9 @@ def test_a_job_never_counts_a_row_it_did_not_write(service, tmp_path):
     with transaction(sessions(make_engine(url))) as session:
         snap = session.get(m.Snapshot, ids["tiny-jp"])
         scope = payouts.Scope(
-            "tiny-jp", snap.content_hash, payouts.run_id("tiny-jp", snap.content_hash, {"plan": {}})
+            "tiny-jp",
+            snap.content_hash,
+            payouts.run_id("tiny-jp", snap.content_hash, {"plan": Plan().model_dump(mode="json")}),
         )
         session.add(
             m.Payout(
@@ -219,3 +222,34 @@ def test_batches_fit_the_databases_variable_limit(database, tmp_path):
     assert job.total > 999 // 8  # more rows than one statement can carry
     assert job.done == job.total == stored
     engine.dispose()
+
+
+def test_the_cli_ledger_and_the_api_record_the_same_payouts(service, tmp_path):
+    """Issue 16: one derivation. Planted bug: the CLI's own id (run, account, asset, round, track)[:32]
+    and run id (exchange, as_of, plan) differed from the API's, so the two ledgers could not be reconciled."""
+    from typer.testing import CliRunner
+
+    from caspr.cli.main import app
+
+    client, url = service
+    keys, ids, roots = two_exchanges(client, url, tmp_path)
+    ledger = tmp_path / "ledger.sqlite"
+    ran = CliRunner().invoke(
+        app, ["distribute", str(roots["tiny-jp"]), "--out", str(tmp_path / "out"), "--ledger", str(ledger)]
+    )
+    assert ran.exit_code == 0, ran.output
+    with sqlite3.connect(ledger) as con:
+        cli = {
+            (r[0], r[1], r[2], r[3])
+            for r in con.execute("select payout_id, account_id, asset, amount from payouts")
+        }
+    started = client.post(
+        f"/api/v1/snapshots/{ids['tiny-jp']}/distributions", json={}, headers=headers(keys["tiny-jp"], "d")
+    )
+    assert wait(client, keys["tiny-jp"], started.json()["job_id"])["status"] == "done"
+    api = {
+        (p["payout_id"], p["account_id"], p["asset"], p["amount"])
+        for p in client.get("/api/v1/payouts", headers=headers(keys["tiny-jp"])).json()
+    }
+    assert len(cli) == 4
+    assert cli == api

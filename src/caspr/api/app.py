@@ -500,10 +500,10 @@ def create_app(url: str | None = None) -> FastAPI:  # noqa: PLR0915 - the routes
         try:
             from caspr.distribution.plan import Plan  # noqa: PLC0415
 
-            Plan.model_validate(body.plan)
+            plan = Plan.model_validate(body.plan)
         except ValueError as exc:
             raise ProblemError(422, "Invalid plan", str(exc).splitlines()[0]) from exc
-        run_id = payouts.run_id(row.exchange_id, row.content_hash, {"plan": body.plan})
+        run_id = payouts.run_id(row.exchange_id, row.content_hash, {"plan": plan.model_dump(mode="json")})
         return start_job(request, who, idempotency_key, body.model_dump(), row, "distribution", run_id)
 
     @app.post("/api/v1/snapshots/{snapshot_id}/incidents", status_code=202)
