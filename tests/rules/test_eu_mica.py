@@ -275,3 +275,28 @@ def test_a_zloty_snapshot_without_a_rate_is_bad_input(tmp_path):
     (problem,) = error.value.problems
     assert (problem.file, problem.column) == ("exchange.yaml", "fx_rates")
     assert "no EUR→PLN rate" in problem.message
+
+
+def test_the_cli_names_own_funds_and_shows_cents(tmp_path):
+    from typer.testing import CliRunner
+
+    from caspr.cli.main import app
+
+    root = btc_snapshot(
+        tmp_path / "s",
+        jurisdiction="EU",
+        currency="EUR",
+        fiat_scale=2,
+        price="80000",
+        hot="1",
+        cold="9",
+        financials='fixed_overheads_prev_year: "400000";own_funds: "100000"',
+        insurance=policy(),
+    )
+    result = CliRunner().invoke(app, ["assess", str(root), "--regime", "eu-mica"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    # the headline names own funds as such, in cents (ISO 4217: EUR has 2 decimal places)
+    assert (
+        "requirement 125,000.00 EUR · funding 149,000.00 EUR (own funds 100,000.00, insurance 49,000.00)"
+        in (result.output)
+    )

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from caspr.citation import Citation
 from caspr.component import Component
+from caspr.currency import minor_unit
 from caspr.engine import Exposure
 from caspr.rules.regime import Assessment
 
@@ -168,13 +169,15 @@ def component_table(title: str, root: Component, notes: Footnotes) -> Table:
 def assessment_view(assessment: Assessment) -> Group:
     """One regime's answer: headline, requirement and funding trees, findings, overrides."""
     ratio = assessment.coverage_ratio
+    places = minor_unit(assessment.currency)  # cents show: €50,000.01 required is not €50,000
     headline = Text.assemble(
         (f"{assessment.regime}", "bold"),
         f" — {assessment.title} ",
         (f"[{assessment.status.value}]", "cyan"),
-        f"\nrequirement {money(assessment.requirement.amount)} {assessment.currency}",
-        f" · funding {money(assessment.funding.amount)} {assessment.currency}",
-        f" (reserve {money(assessment.reserve)}, insurance {money(assessment.insurance)})",
+        f"\nrequirement {money(assessment.requirement.amount, places)} {assessment.currency}",
+        f" · funding {money(assessment.funding.amount, places)} {assessment.currency}",
+        f" ({assessment.reserve_label.replace('_', ' ')} {money(assessment.reserve, places)},"
+        f" insurance {money(assessment.insurance, places)})",
         f" · coverage {'—' if ratio is None else f'{ratio:f}'}",
     )
     parts: list[Any] = [headline]
@@ -285,7 +288,7 @@ def distribution_view(summary: dict[str, Any]) -> Group:
             "asset",
             "pool",
             "claims",
-            "distributed",
+            "paid",
             "held",
             "undistributed",
             "recovery",
@@ -297,7 +300,7 @@ def distribution_view(summary: dict[str, Any]) -> Group:
                 a["asset"],
                 a["pool"],
                 a["claims"],
-                a["distributed"],
+                a["paid"],
                 a["held"],
                 a["undistributed"],
                 percent(Decimal(a["recovery_ratio"]), Decimal(1), 4),
@@ -312,11 +315,10 @@ def distribution_view(summary: dict[str, Any]) -> Group:
         for key in (
             "estate",
             "claims",
-            "distributed",
             "paid",
             "held",
-            "forfeited",
             "undistributed",
+            "forfeited",
             "recovery_ratio",
             "final_percent",
         ):
@@ -376,6 +378,24 @@ def compensation_view(summary: dict[str, Any]) -> Group:
         waterfall,
         Text(f"payout plan: {summary['payout_rows']:,} rows (one per customer and asset)"),
     ]
+    unpaid = summary.get("unpaid_rows", [])
+    if unpaid:
+        paying = summary["payout_rows"] - sum(u["rows"] for u in unpaid)
+        parts.append(Text(f"  {paying:,} rows pay something and are the payouts; these pay nothing:"))
+        parts.extend(Text(f"  {u['rows']:,} rows: {u['reason']}") for u in unpaid)
+    rounding = summary.get("loss_rounding", {})
+    for asset, r in rounding.get("assets", {}).items():
+        if Decimal(r["rounded_off"]):
+            parts.append(
+                Text(
+                    f"{asset} loss value {r['exact']} {cur} rounded once to {r['rounded']} "
+                    f"({r['rounded_off']} rounded off)",
+                    style="dim",
+                )
+            )
+    if rounding:
+        parts.append(Text(f"rounding: {rounding['rule']}", style="dim"))
+    parts.extend(Text(f"warning: {w}", style="yellow") for w in summary.get("warnings", []))
     for regime, need in summary["replenishment"].items():
         parts.append(
             Text(

@@ -14,6 +14,7 @@ from caspr.component import Component
 from caspr.currency import FxRate
 from caspr.engine import Exposure
 from caspr.errors import InputError, Problem
+from caspr.invariants import check_funding
 from caspr.money import canonical, quantize
 from caspr.params import ParameterView, ParamValue
 from caspr.snapshot.loader import Snapshot
@@ -175,7 +176,15 @@ def assessment(
     findings: list[Finding],
     reserve_label: str = "reserve",
 ) -> Assessment:
-    """A regime's :class:`Assessment`, with the parameters it used and those a reform overrode."""
+    """A regime's :class:`Assessment`, with the parameters it used and those a reform overrode.
+
+    Every regime's answer passes here, so the funding invariant is asserted once for all:
+    the funding components add up to the total (:func:`caspr.invariants.check_funding`).
+
+    Raises:
+        InvariantViolation: the funding does not add up (a bug in the regime, never the input).
+    """
+    check_funding(regime.id, funding, reserve, insurance)
     return Assessment(
         regime.id,
         regime.title,
@@ -195,11 +204,6 @@ def assessment(
 def ratio_text(value: Decimal, places: int = 4) -> str:
     """A ratio as a plain decimal string floored to ``places`` (for inputs and messages)."""
     return f"{quantize(value, places, ROUND_FLOOR):f}"
-
-
-def money_text(value: Decimal) -> str:
-    """An exact amount as a plain decimal string (no exponent, no trailing zeros)."""
-    return canonical(value)
 
 
 def zero_requirement(currency: str, reason: str, citation: Citation | None) -> Component:

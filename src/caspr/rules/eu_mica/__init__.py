@@ -36,7 +36,7 @@ from caspr.money import AssetKind, canonical, round_credit_in, round_requirement
 from caspr.params import ParameterView
 from caspr.reserve import PolicyConditions, insurance_credit
 from caspr.rules.eu_mica.assumptions import covers_required
-from caspr.rules.regime import Assessment, Context, Finding, Severity, assessment, money_text
+from caspr.rules.regime import Assessment, Context, Finding, Severity, assessment
 from caspr.snapshot.schema import Licence, MicaAuthorisation
 
 MICA = "Regulation (EU) 2023/1114 (MiCA)"
@@ -153,7 +153,7 @@ def own_funds_requirement(
     )
     formula = "class by licences: 3 trading platform; 2 custody/exchange; 1 other"
     if fx is not None:
-        inputs += (("EUR amount", money_text(minimum.value)), ("rate", fx.label()))
+        inputs += (("EUR amount", canonical(minimum.value)), ("rate", fx.label()))
         formula += f"; EUR amount × rate ({fx.label()})"
     children = [
         Component(
@@ -192,7 +192,7 @@ def own_funds_requirement(
                     if key == FIXED_OVERHEADS
                     else "projected fixed overheads of the first 12 months (Art. 67(2))"
                 ),
-                inputs=((key, money_text(value)), ("share", money_text(share.value))),
+                inputs=((key, canonical(value)), ("share", canonical(share.value))),
                 citation=share.citation if key == FIXED_OVERHEADS else ART_67_1_B,
             )
         )
@@ -229,7 +229,7 @@ def own_funds(ctx: Context) -> tuple[Component, list[Finding]]:
         own,
         ctx.currency,
         f"financials.{OWN_FUNDS}, rounded down to the minor unit",
-        inputs=((OWN_FUNDS, money_text(value)),),
+        inputs=((OWN_FUNDS, canonical(value)),),
         citation=ART_67_4_A,
     )
     return component, []
@@ -277,8 +277,8 @@ def shortfall(ctx: Context, requirement: Component, funding: Component, in_perio
         Finding(
             "eu.mica.67(1)",
             severity,
-            f"{prefix}own funds and insurance {money_text(funding.amount)} < required "
-            f"{money_text(requirement.amount)} {ctx.currency}",
+            f"{prefix}own funds and insurance {canonical(funding.amount)} < required "
+            f"{canonical(requirement.amount)} {ctx.currency}",
             ART_67,
         )
     ]

@@ -25,17 +25,17 @@ from pathlib import Path
 from caspr.citation import Citation, Status
 from caspr.component import Component
 from caspr.errors import NoRuleInForce
-from caspr.money import round_requirement_in
+from caspr.money import canonical, round_requirement_in
 from caspr.params import ParameterView, ParamValue
 from caspr.reserve import PolicyConditions, deposit_credit, insurance_credit
-from caspr.rules.regime import Assessment, Context, Finding, Severity, assessment, money_text, ratio_text
+from caspr.rules.regime import Assessment, Context, Finding, Severity, assessment, ratio_text
 from caspr.snapshot.schema import Cover, DepositForm, Market
 
 DECREE = Citation(
     instrument="가상자산 이용자 보호 등에 관한 법률 시행령 (VAUPA Enforcement Decree)",
-    article="6",
+    article="시행령안 제6조 (draft numbering; final article number not verified)",
     url="https://fsc.go.kr/no010101/81214",
-    note="numbers from press; primary text unread",
+    note="numbers from the FSC's summary and the press; the Decree's text was not read",
 )
 FORMS = frozenset(
     {
@@ -178,7 +178,7 @@ def cover_requirement(ctx: Context, params: ParameterView, valuation: Valuation)
             valuation.hot * share.value,
             ctx.currency,
             f"value in {base} × share ({valuation.basis})",
-            inputs=(("hot_value", money_text(valuation.hot)), ("share", money_text(share.value))),
+            inputs=(("hot_value", canonical(valuation.hot)), ("share", canonical(share.value))),
             citation=share.citation,
         ),
         Component(
@@ -208,7 +208,7 @@ def cover_shortfall(
     floor = requirement.children[1].amount
     certain = valuation.complete or funding.amount < floor
     text = (
-        f"insurance and reserve {money_text(funding.amount)} < required {money_text(requirement.amount)} "
+        f"insurance and reserve {canonical(funding.amount)} < required {canonical(requirement.amount)} "
         f"{ctx.currency}"
     )
     if not certain:

@@ -1,0 +1,57 @@
+"""``caspr distribute``: an administrator returns segregated assets after a failure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from caspr.cli import render
+from caspr.cli.common import OutputFormat, app, console, fail_input, open_snapshot
+from caspr.distribution import batches
+from caspr.distribution.inkind import InKindResult, distribute_in_kind
+from caspr.distribution.output import write_in_kind, write_rounds
+from caspr.distribution.plan import Mode, load_plan
+from caspr.distribution.rounds import RoundsResult, distribute_rounds
+from caspr.distribution.runs import distribution_payouts, plan_scope
+from caspr.errors import InputError
+
+
+@app.command("distribute")
+def distribute_command(
+    directory: Annotated[Path, typer.Argument(help="Snapshot folder (the record date is its as_of)")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for distributions.csv, summary.json, ...")],
+    plan_file: Annotated[
+        Path | None, typer.Option("--plan", help="Distribution plan (default: Japan's)")
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = OutputFormat.TABLE,
+    ledger: Annotated[
+        Path | None, typer.Option("--ledger", help="Record payout batches in this ledger")
+    ] = None,
+) -> None:
+    """Return segregated assets: claims, pools, pro rata in kind or fiat rounds, holds, batches."""
+    snapshot = open_snapshot(directory)
+    try:
+        plan = load_plan(plan_file)
+        result: InKindResult | RoundsResult
+        if plan.mode is Mode.IN_KIND:
+            result = distribute_in_kind(snapshot, plan)
+            write_in_kind(out, result, plan.model_dump(mode="json"))
+        else:
+            result = distribute_rounds(snapshot, plan)
+            write_rounds(out, result, plan.model_dump(mode="json"))
+    except InputError as error:
+        fail_input(error)
+    summary = json.loads((out / "summary.json").read_text())
+    if ledger is not None:
+        recorded = batches.record(
+            ledger, distribution_payouts(plan_scope(snapshot, plan), result, plan.successor or "direct")
+        )
+        summary["ledger"] = {"path": str(ledger), "recorded": recorded.recorded, "already": recorded.already}
+    if output is OutputFormat.JSON:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        return
+    console.print(render.distribution_view(summary))
+    console.print(f"wrote {out}/distributions.csv and summary.json")

@@ -1,0 +1,44 @@
+"""``caspr incident``: compensate customers after a hack or loss."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from caspr.cli import render
+from caspr.cli.common import OutputFormat, app, console, fail_input, open_snapshot
+from caspr.compensation import compensate
+from caspr.compensation.incident import load_incident
+from caspr.compensation.output import write as write_compensation
+from caspr.distribution import batches
+from caspr.distribution.runs import incident_payouts
+from caspr.errors import InputError
+
+
+@app.command("incident")
+def incident_command(
+    directory: Annotated[Path, typer.Argument(help="Snapshot folder (the exchange before the incident)")],
+    incident_file: Annotated[Path, typer.Option("--incident", help="Incident file (YAML)")],
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for payouts.csv and summary.json")] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = OutputFormat.TABLE,
+    ledger: Annotated[Path | None, typer.Option("--ledger", help="Record the payouts in this ledger")] = None,
+) -> None:
+    """Who lost what, the reserve → insurance → capital → loans waterfall, and the payout plan."""
+    snapshot = open_snapshot(directory)
+    try:
+        result = compensate(snapshot, load_incident(incident_file))
+    except InputError as error:
+        fail_input(error)
+    if out is not None:
+        write_compensation(out, result)
+    summary = result.to_dict()
+    if ledger is not None:
+        recorded = batches.record(ledger, incident_payouts(result))
+        summary["ledger"] = {"path": str(ledger), "recorded": recorded.recorded, "already": recorded.already}
+    if output is OutputFormat.JSON:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        return
+    console.print(render.compensation_view(summary))
