@@ -65,6 +65,7 @@ def stress_command(
 ) -> None:
     """Monte Carlo of annual outflow losses: VaR, expected shortfall, chance the funding falls short."""
     from caspr.calibration.model import fit as fit_model  # noqa: PLC0415 - SciPy: loaded when used
+    from caspr.calibration.stress import document as stress_document  # noqa: PLC0415
     from caspr.calibration.stress import plot as stress_plot  # noqa: PLC0415
     from caspr.calibration.stress import stress as stress_run  # noqa: PLC0415
 
@@ -73,7 +74,7 @@ def stress_command(
     result = stress_run(snapshot, model, years, seed, _levels(levels), negative_binomial)
     if plot_file is not None:
         stress_plot(result, plot_file)
-    document = {**result.to_dict(), "model": model.to_dict()}
+    document = stress_document(result, model)
     if output is OutputFormat.JSON:
         print(json.dumps(document, indent=2, ensure_ascii=False))
         return

@@ -509,4 +509,5 @@ def calibration_view(doc: dict[str, Any]) -> Group:
         f"cost across the market: ¥{money(Decimal(doc['market_cost_jpy']))} "
         f"(¥{money(Decimal(doc['market_cost_at_defaults_jpy']))} at the default parameters)",
     ]
-    return Group(*(Text(line) for line in lines), Text(doc["method"], style="dim"))
+    warnings = [Text(f"warning: {w}", style="yellow") for w in doc.get("warnings", [])]
+    return Group(*(Text(line) for line in lines), *warnings, Text(doc["method"], style="dim"))
