@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -90,3 +91,32 @@ def check_cumulative(account: str, cumulative: Sequence[int]) -> None:
     for before, after in itertools.pairwise(cumulative):
         if after < before:
             raise InvariantViolation("cumulative-nondecreasing", f"{account}: {before} then {after}")
+
+
+def check_funding(regime: str, funding: Any, reserve: Decimal, insurance: Decimal) -> None:
+    """A regime's funding: its components add up to the total; insurance never counts below zero.
+
+    ``funding`` is the regime's funding :class:`~caspr.component.Component`: its amount must
+    equal ``reserve + insurance`` (the figures the assessment reports beside it) and, where
+    it has children, the sum of their amounts (what the explanation tree shows). The reserve
+    may be negative (MiCA counts own funds, which a loss-making firm can have below zero).
+    """
+    amount: Decimal = funding.amount
+    if insurance < 0:
+        raise InvariantViolation("insurance-non-negative", f"{regime}: insurance credit {insurance}")
+    if amount != reserve + insurance:
+        raise InvariantViolation(
+            "funding-sum", f"{regime}: funding {amount} != reserve {reserve} + insurance {insurance}"
+        )
+    children = [child.amount for child in funding.children]
+    if children and sum(children, Decimal(0)) != amount:
+        raise InvariantViolation(
+            "funding-components", f"{regime}: components sum to {sum(children, Decimal(0))}, total {amount}"
+        )
+
+
+def check_por_totals(codes: Sequence[str], root_totals: Sequence[int], liabilities: Sequence[int]) -> None:
+    """The proof-of-liabilities root holds, per asset, exactly the customers' liabilities (minor units)."""
+    for code, root, owed in zip(codes, root_totals, liabilities, strict=True):
+        if root != owed:
+            raise InvariantViolation("por-root-totals", f"{code}: root total {root} != liabilities {owed}")

@@ -37,6 +37,8 @@ from caspr.distribution.allocation import _largest, allocate
 from caspr.engine import Engine
 from caspr.errors import InputError, InvariantViolation, Problem
 from caspr.money import canonical, quantize
+from caspr.payouts import Scope as PayoutScope
+from caspr.payouts import compensation_ids, snapshot_digest
 from caspr.reserve import PolicyConditions, policy_problems
 from caspr.snapshot.loader import Snapshot
 from caspr.snapshot.schema import Cover, DepositForm
@@ -571,11 +573,8 @@ def _plan_text(
         )
         or "NULL"
     )
-    quoted_id = incident_id.replace("'", "''")
     select = (
-        f"SELECT substr(sha256('{quoted_id}' || chr(31) || account_id || chr(31) || asset), 1, 32) "
-        "AS payout_id, "
-        "account_id, asset, CAST(loss AS VARCHAR) AS loss, CAST(loss_value AS VARCHAR) AS loss_value, "
+        "SELECT account_id, asset, CAST(loss AS VARCHAR) AS loss, CAST(loss_value AS VARCHAR) AS loss_value, "
         f"'{kind}' AS compensation, "
         + ("asset" if kind == "in_kind" else f"'{currency}'")
         + " AS compensation_asset, "
@@ -603,7 +602,10 @@ def _plan_text(
         }
         return pa.table(empty)
     query = " UNION ALL ".join(select + part for part in parts) + " ORDER BY account_id, asset"
-    return con.sql(query).to_arrow_table()
+    table = con.sql(query).to_arrow_table()
+    scope = PayoutScope(snapshot.exchange.id, snapshot_digest(snapshot.root), incident_id)
+    ids = compensation_ids(scope, table["account_id"].to_pylist(), table["asset"].to_pylist())
+    return table.add_column(0, "payout_id", pa.array(ids, pa.string()))
 
 
 def _reconcile(total: int, steps: tuple[Step, ...], losses: list[int], paid: list[int]) -> None:

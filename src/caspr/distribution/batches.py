@@ -1,8 +1,9 @@
 """Payout batches recorded idempotently in a ledger (SQLite, one transaction per batch).
 
-Every payout has a deterministic id: SHA-256 of the run id, account, asset, round and
-track. Recording the same payout again is a no-op; the same id with a different body is
-rejected with :class:`~caspr.errors.IdempotencyConflict` naming the field. A run killed
+Every payout has a deterministic id from :func:`caspr.payouts.payout_id` (exchange,
+snapshot digest, run, account, asset, round, track). Recording the same payout again is a
+no-op; the same id with a different body is rejected with
+:class:`~caspr.errors.IdempotencyConflict` naming the field. A run killed
 at any point leaves whole batches behind, so a rerun records each payout exactly once.
 
 After recording, the ledger is reconciled with the plan (issue #16, invariants where money
@@ -11,14 +12,13 @@ moves): for every run and asset, Σ amounts in the ledger = Σ amounts planned, 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from caspr import payouts
 from caspr.errors import IdempotencyConflict, InvariantViolation
 
 SCHEMA = """
@@ -48,12 +48,18 @@ class Payout:
     round: str
     track: str
     channel: str
+    id: str = ""
+    """The id from :mod:`caspr.payouts` (scoped by exchange and snapshot); when empty, derived
+    there from the run alone."""
 
     @property
     def payout_id(self) -> str:
         """Deterministic: the same payout of the same run always has the same id."""
-        key = json.dumps([self.run_id, self.account_id, self.asset, self.round, self.track])
-        return hashlib.sha256(key.encode()).hexdigest()[:32]
+        if self.id:
+            return self.id
+        return payouts.payout_id(
+            payouts.Scope("", "", self.run_id), self.account_id, self.asset, self.round, self.track
+        )
 
 
 @dataclass(frozen=True, slots=True)
