@@ -18,29 +18,63 @@ from caspr.money import UnitMismatch, sum_amounts
 
 
 def check_distribution(
-    asset: str, pool: int, claims: Sequence[int], shares: Sequence[int], undistributed: int
+    asset: str,
+    pool: int | None,
+    claims: Sequence[int] | Any,
+    paid: Sequence[int] | Any,
+    held: Sequence[int] | Any,
+    undistributed: int,
+    held_accounts: Any = None,
 ) -> None:
-    """Conservation, no negative amounts, no share above its claim (integer minor units)."""
-    given, owed = _integers(shares), _integers(claims)
-    if undistributed < 0 or (len(given) and bool((given < 0).any())):
+    """The distribution invariants, on every path (integer minor units, one row per claim).
+
+    * no negative amount;
+    * conservation: Σ paid + Σ held + undistributed = pool (skipped when the pool is not known,
+      a fiat plan paying percentages with no estate);
+    * no account above its claim: paid + held ≤ claim, row by row;
+    * holds unpaid: a held row (``held_accounts`` true) is paid nothing, and an unheld row
+      holds nothing back.
+    """
+    given, reserved, owed = _integers(paid), _integers(held), _integers(claims)
+    if undistributed < 0 or _negative(given) or _negative(reserved):
         raise InvariantViolation("non-negative", f"{asset}: a negative share or remainder")
-    distributed = int(given.sum(dtype=object)) if len(given) else 0
-    if distributed + undistributed != pool:
+    total_paid = int(given.sum(dtype=object)) if len(given) else 0
+    total_held = int(reserved.sum(dtype=object)) if len(reserved) else 0
+    if pool is not None and total_paid + total_held + undistributed != pool:
         raise InvariantViolation(
             "conservation",
-            f"{asset}: distributed {distributed} + undistributed {undistributed} != pool {pool}",
+            f"{asset}: paid {total_paid} + held {total_held} + undistributed {undistributed} != pool {pool}",
         )
-    over: Any = np.nonzero(given > owed)[0] if len(given) else []
+    allocated = given.astype(object) + reserved.astype(object) if len(given) else given
+    over: Any = np.nonzero(allocated > owed.astype(object))[0] if len(given) else []
     if len(over):
         i = int(over[0])
-        raise InvariantViolation("share-within-claim", f"{asset}: row {i} receives {shares[i]} > {claims[i]}")
+        raise InvariantViolation(
+            "share-within-claim", f"{asset}: row {i} receives {allocated[i]} > its claim {claims[i]}"
+        )
+    if held_accounts is not None and len(given):
+        mask = np.asarray(held_accounts, dtype=bool)
+        if bool((given[mask] != 0).any()):
+            raise InvariantViolation("holds-unpaid", f"{asset}: a held account is paid")
+        if bool((reserved[~mask] != 0).any()):
+            raise InvariantViolation(
+                "holds-unpaid", f"{asset}: an account that is not held has an amount held"
+            )
+
+
+def _negative(values: Any) -> bool:
+    return bool(len(values) and values.dtype == object and (values < 0).any())
 
 
 def _integers(values: Sequence[int]) -> Any:
     """An array of exact integers: uint64 when they fit, Python integers otherwise."""
+    if isinstance(values, np.ndarray) and values.dtype in (np.uint64, object):
+        return values
+    if isinstance(values, np.ndarray) and values.dtype.kind == "i":
+        return values.astype(object)  # a negative would wrap around in uint64
     try:
         return np.array(values, dtype=np.uint64)
-    except OverflowError:
+    except (OverflowError, TypeError, ValueError):  # too large, or negative: exact Python integers
         return np.array(values, dtype=object)
 
 

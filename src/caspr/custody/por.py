@@ -35,7 +35,6 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -50,6 +49,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from caspr.atomic import swap_in
 from caspr.custody import kernels
 from caspr.engine import Engine
 from caspr.invariants import check_por_totals
@@ -396,26 +396,11 @@ def build_tree(
         (work / "empty.json").write_text(json.dumps([h.hex() for h in empties]))
         root = _root_document(ledger, audit_id, height, hashes, totals)
         (work / "root.json").write_text(json.dumps(root, indent=2, ensure_ascii=False) + "\n")
-        _swap_in(work, out)
+        swap_in(work, out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return BuildResult(out, root, n, hashed, kernels.describe(pure))
-
-
-def _swap_in(work: Path, out: Path) -> None:
-    """Put the finished store ``work`` at ``out``.
-
-    A store already there is set aside first and deleted only once the new one is in place,
-    so a crash at any point leaves one of the two whole.
-    """
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.replaced.", dir=out.parent))
-        os.replace(out, old / out.name)
-    os.replace(work, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _root_document(
