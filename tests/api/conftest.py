@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import uvicorn
 from fastapi.testclient import TestClient
 
-from caspr.api.app import create_app, hash_key
+from caspr.api.app import Settings, create_app, hash_key
 from caspr.store import make_engine, sessions, transaction
 from caspr.store.models import ApiKey
 
@@ -56,18 +56,23 @@ def make_key(url: str, role: str, exchange: str | None = None, account: str | No
     return key
 
 
+def settings(root, **limits) -> Settings:
+    """The service's settings for a test: ``root`` is the data root (``root/<exchange id>/...``)."""
+    return Settings(data_root=root, **{"rate_per_minute": 100_000, "burst": 10_000, **limits})
+
+
 @pytest.fixture
-def service(database):
-    """(TestClient, url) for the app on ``database``."""
-    app = create_app(database)
+def service(database, tmp_path):
+    """(TestClient, url) for the app on ``database``; snapshots go under ``tmp_path/<exchange id>/``."""
+    app = create_app(database, settings(tmp_path))
     with TestClient(app) as client:
         yield client, database
 
 
 @pytest.fixture
-def live_server(database):
+def live_server(database, tmp_path):
     """A real uvicorn server on a free loopback port, for concurrency tests."""
-    app = create_app(database)
+    app = create_app(database, settings(tmp_path))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
