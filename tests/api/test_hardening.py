@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from caspr.api.app import create_app
 from caspr.store import make_engine
-from tests.api.conftest import make_key, settings
+from tests.api.conftest import make_key, release, settings
 from tests.conftest import write_snapshot
 
 
@@ -130,6 +130,7 @@ def test_no_body_is_read_before_authentication_and_large_bodies_are_refused_earl
     assert b"application/problem" not in body and b'"status":413' in body.replace(b" ", b"")
     streamed = {"content-type": "application/json", **headers(key, "k2")}  # no Content-Length
     status, _, _, read = asgi_call(app, "POST", "/api/v1/payouts", streamed, [chunk] * 50)
+    release(app)
     assert status == 413
     assert read <= 3  # refused once past 1000 bytes, not after reading all 30 kB
 
@@ -152,6 +153,7 @@ def test_rate_limit_and_lockout_after_bad_keys(database, tmp_path):
         locked = client.get("/api/v1/payouts", headers=headers(key))  # even a good key, from this client
         assert locked.status_code == 429
         assert 100 <= int(locked.headers["retry-after"]) <= 120
+    release(app)
 
 
 # --- fault 8: PostgreSQL 500s and loose plan fields ----------------------------------------------

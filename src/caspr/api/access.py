@@ -16,7 +16,6 @@ from caspr.api.guard import Principal
 from caspr.api.problems import ProblemError
 from caspr.store import models as m
 
-ROLES = ("exchange", "regulator", "administrator", "customer")
 TEXT = r"^[^\x00-\x1f\x7f]+$"
 """Identifiers: no control characters (a NUL byte is refused by PostgreSQL's text type)."""
 

@@ -24,11 +24,11 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from caspr.api import jobs, logs, problems
-from caspr.api.access import ROLES
-from caspr.api.guard import Guard, Principal, Settings, hash_key
+from caspr.api.guard import Guard, Principal, Settings
 from caspr.api.problems import ProblemError
 from caspr.api.routes import payouts, reads, runs, snapshots
 from caspr.store import make_engine, sessions, upgrade
+from caspr.store.keys import ROLES, hash_key
 
 __all__ = ["ROLES", "Principal", "ProblemError", "Settings", "create_app", "hash_key", "settings_from_env"]
 
@@ -61,6 +61,7 @@ def create_app(url: str | None = None, settings: Settings | None = None) -> Fast
         docs_url=None,  # Swagger UI loads its script from a CDN; view openapi.json with a local tool
         redoc_url=None,
     )
+    app.state.engine = engine
     app.state.factory = factory
     app.state.settings = settings
     problems.install(app)

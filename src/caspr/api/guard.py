@@ -16,7 +16,6 @@ Every response carries the security headers below. Each request is one structure
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import math
@@ -35,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from caspr.api.problems import problem_body
 from caspr.store import models as m
+from caspr.store.keys import hash_key
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -91,11 +91,6 @@ class Principal:
     def actor(self) -> str:
         """How the audit log names the caller (no key material)."""
         return f"{self.role}:{self.exchange_id or ''}:{self.account_id or ''}"
-
-
-def hash_key(key: str) -> str:
-    """How keys are stored: SHA-256 hex."""
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def lookup(factory: sessionmaker[Session], digest: str) -> Principal | None:

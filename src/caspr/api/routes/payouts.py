@@ -17,6 +17,7 @@ from caspr.api.access import TEXT, Caller, Db, may_write, not_found
 from caspr.api.idempotency import idempotent
 from caspr.api.problems import ProblemError
 from caspr.store import models as m
+from caspr.store.audit import cover_payouts
 
 router = APIRouter(prefix="/api/v1")
 
@@ -88,6 +89,7 @@ def record_payout(
                 )
             )
             session.flush()  # a concurrent twin under another key fails here; idempotent() retries it
+            cover_payouts(session, who.actor, [payout_id], {"payout": payout_id})
             return 201, payout_json(session.get(m.Payout, payout_id))  # type: ignore[arg-type]
         if existing.amount != amount:
             raise ProblemError(
