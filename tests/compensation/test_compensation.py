@@ -377,7 +377,10 @@ def test_cli_incident_records_payouts_once(tmp_path):
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     assert "2 payouts recorded, 0 already there" in first.output
-    second = runner.invoke(app, args)
+    refused = runner.invoke(app, args)  # the payout plan of the first run is not overwritten silently
+    assert refused.exit_code == 2
+    assert "exists and is not empty" in refused.output
+    second = runner.invoke(app, [*args, "--force"])
     assert "0 payouts recorded, 2 already there" in second.output
     assert (tmp_path / "o" / "payouts.csv").read_text().count("\n") == 3
 
