@@ -10,8 +10,8 @@
 * "Six months or less" is counted in calendar months (:mod:`caspr.periods`): a six-month
   fixed deposit from 2026-07-01 to 2027-01-01 runs 184 days and counts.
 
-Sources: law-firm notes on the VATP Guidelines (Sidley, May 2023); every parameter is
-marked ``needs_primary_check``.
+Sources: docs/sources.md, Hong Kong (law-firm notes on the VATP Guidelines, Sidley, May 2023;
+secondary: every parameter is marked ``needs_primary_check``).
 """
 
 from __future__ import annotations
