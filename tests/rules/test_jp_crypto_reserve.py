@@ -203,5 +203,7 @@ def test_cli_fail_on_breach_ignores_projections_unless_asked(tiny):
     assert projection["legal_effect"] == "projection under a proposed rule: not law, no legal effect"
     custody = [r for r in rows if r["regime"] == "jp-custody" and not r["part"].startswith("finding:")]
     assert custody and all(r["legal_effect"] == "law in force" for r in custody)
-    proposed = [r for r in rows if r["regime"] == "jp-crypto-reserve" and not r["part"].startswith("finding:")]
+    proposed = [
+        r for r in rows if r["regime"] == "jp-crypto-reserve" and not r["part"].startswith("finding:")
+    ]
     assert proposed and all(r["legal_effect"].startswith("proposed rule") for r in proposed)
