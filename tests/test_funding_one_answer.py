@@ -87,15 +87,14 @@ def test_every_command_states_the_same_eligible_funding(tmp_path):
     assert drawn.available == 500_000  # the reserve assess counts, not 800,000
     after = result.replenishment["jp-crypto-reserve"]
     assert after["funding_before"] == "25500000"
-    # loss ≈ 0.05 BTC × ¥15,000,000 = ¥750,000 (the compensation module floors per row: 749,999
-    # here, issue 15's separate rounding item). The reserve pays 500,000, all it has; p1 then p2
-    # pay the rest (249,999). After: reserve 500,000 − 500,000 = 0; counted insurance
-    # 25,000,000 − 249,999 = 24,750,001. Nothing uncounted (the bank guarantee) is subtracted.
-    assert result.total_loss == 749_999
+    # loss 0.05 BTC × ¥15,000,000 = ¥750,000. The reserve pays 500,000, all it has; p1 pays
+    # min(1,000,000, 250,000 left − retention 10,000) = 240,000; p2 the last 10,000.
+    # After: reserve 500,000 − 500,000 = 0; counted insurance 25,000,000 − 250,000 = 24,750,000.
+    # Nothing uncounted (the bank guarantee) is subtracted.
+    assert result.total_loss == 750_000
     paid = {s.source: s.paid for s in result.steps}
-    assert paid["reserve"] == 500_000
-    assert paid["insurance:p1"] + paid["insurance:p2"] == 249_999
-    assert after["funding_after"] == "24750001"
+    assert (paid["reserve"], paid["insurance:p1"], paid["insurance:p2"]) == (500_000, 240_000, 10_000)
+    assert after["funding_after"] == "24750000"
 
     back = backtest("jp-crypto-reserve", None, snapshot)
     assert back.funding is not None and back.funding.amount == FUNDING

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from caspr.citation import Citation, Status
 from caspr.component import Component
 from caspr.engine import Exposure
+from caspr.invariants import check_funding
 from caspr.money import canonical, quantize
 from caspr.params import ParameterView, ParamValue
 from caspr.reserve import unstated_items
@@ -187,9 +188,15 @@ def assessment(
 ) -> Assessment:
     """A regime's :class:`Assessment`, with the parameters it used and those a reform overrode.
 
+    Every regime's answer passes here, so the funding invariant is asserted once for all:
+    the funding components add up to the total (:func:`caspr.invariants.check_funding`).
     A proposed regime cannot report a breach of law: any breach it raises becomes a
     projection here, in one place, whatever the regime module wrote.
+
+    Raises:
+        InvariantViolation: the funding does not add up (a bug in the regime, never the input).
     """
+    check_funding(regime.id, funding, reserve, insurance)
     findings = [*findings, *unstated_findings(regime.id, funding)]
     if regime.status is Status.PROPOSED:
         findings = [
@@ -246,11 +253,6 @@ def share_text(share: Decimal, limit: Decimal, places: int = 4) -> str:
         places += 1
         shown = quantize(percent, places, ROUND_FLOOR)
     return f"{shown:f}%"
-
-
-def money_text(value: Decimal) -> str:
-    """An exact amount as a plain decimal string (no exponent, no trailing zeros)."""
-    return canonical(value)
 
 
 def zero_requirement(currency: str, reason: str, citation: Citation | None) -> Component:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from caspr.citation import Status
 from caspr.component import Component
-from caspr.money import round_credit, round_requirement, total_of
+from caspr.money import canonical, round_credit, round_requirement, total_of
 from caspr.params import ParameterView, ParamValue
 from caspr.reserve import deposit_credit, insurance_credit
 from caspr.rules.jp_crypto_reserve.assumptions import (
@@ -40,7 +40,7 @@ from caspr.rules.jp_crypto_reserve.assumptions import (
     RATED_CATEGORIES,
 )
 from caspr.rules.jp_custody import CRYPTO_ASSET_KINDS
-from caspr.rules.regime import Assessment, Context, Finding, Severity, assessment, money_text
+from caspr.rules.regime import Assessment, Context, Finding, Severity, assessment
 
 
 class JpCryptoReserve:
@@ -125,8 +125,8 @@ def funding_projection(
         Finding.applying(
             rule,
             Severity.PROJECTION,
-            f"{view} {money_text(funded)} < projected requirement {money_text(needed)} {currency} "
-            f"(short {money_text(needed - funded)}); proposed rule, not law",
+            f"{view} {canonical(funded)} < projected requirement {canonical(needed)} {currency} "
+            f"(short {canonical(needed - funded)}); proposed rule, not law",
             share,
         )
     ]
@@ -165,7 +165,7 @@ def volume_component(ctx: Context, params: ParameterView) -> Component:
                 notional * rate.value,
                 ctx.currency,
                 "notional × rate",
-                inputs=(("notional", money_text(notional)), ("rate", money_text(rate.value))),
+                inputs=(("notional", canonical(notional)), ("rate", canonical(rate.value))),
                 citation=rate.citation,
             )
         )
@@ -194,7 +194,7 @@ def custody_component(ctx: Context, params: ParameterView) -> Component:
             hot * hot_rate.value,
             ctx.currency,
             "hot customer crypto value × rate",
-            inputs=(("value", money_text(hot)), ("rate", money_text(hot_rate.value))),
+            inputs=(("value", canonical(hot)), ("rate", canonical(hot_rate.value))),
             citation=hot_rate.citation,
         ),
         Component(
@@ -202,7 +202,7 @@ def custody_component(ctx: Context, params: ParameterView) -> Component:
             cold * cold_rate.value,
             ctx.currency,
             "cold + custodian customer crypto value × rate",
-            inputs=(("value", money_text(cold)), ("rate", money_text(cold_rate.value))),
+            inputs=(("value", canonical(cold)), ("rate", canonical(cold_rate.value))),
             citation=cold_rate.citation,
         ),
     )
@@ -232,9 +232,9 @@ def incident_component(ctx: Context, params: ParameterView) -> Component:
         ctx.currency,
         "weight × losses_3y ÷ 3 (yen add-on)",
         inputs=(
-            ("losses_3y", money_text(losses)),
-            ("weight", money_text(weight.value)),
-            ("loss_ratio_to_volume", money_text(round_credit(ratio, 10))),
+            ("losses_3y", canonical(losses)),
+            ("weight", canonical(weight.value)),
+            ("loss_ratio_to_volume", canonical(round_credit(ratio, 10))),
         ),
         citation=weight.citation,
     )
@@ -252,7 +252,7 @@ def requirement_component(ctx: Context, params: ParameterView) -> Component:
         amount,
         ctx.currency,
         formula,
-        inputs=(("computed", money_text(computed)), ("floor", money_text(floor.value))),
+        inputs=(("computed", canonical(computed)), ("floor", canonical(floor.value))),
         citation=floor.citation,
         children=parts,
     )
@@ -269,7 +269,7 @@ def capped_insurance(ctx: Context, params: ParameterView, requirement: Decimal) 
         amount,
         ctx.currency,
         "min(Σ eligible policies, cap × requirement)",
-        inputs=(("uncapped", money_text(raw.amount)), ("cap", money_text(limit))),
+        inputs=(("uncapped", canonical(raw.amount)), ("cap", canonical(limit))),
         citation=cap.citation,
         children=(raw,),
     )
