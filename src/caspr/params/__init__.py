@@ -82,6 +82,19 @@ class PendingChange(BaseModel):
     reference: Reference
 
 
+class Plausible(BaseModel):
+    """The range outside which a value (calibrated or overridden) is questionable, and why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    min: Decimal
+    max: Decimal
+    reason: str
+
+    def outside(self, value: Decimal) -> bool:
+        """True when ``value`` leaves the range."""
+        return not self.min <= value <= self.max
+
+
 class ParameterFile(BaseModel):
     """The content of one parameter YAML file."""
 
@@ -95,6 +108,7 @@ class ParameterFile(BaseModel):
     rationale: str | None = None
     """Why an illustrative default has the value it has (required when ``illustrative``)."""
     pending: tuple[PendingChange, ...] = ()
+    plausible: Plausible | None = None
     values: dict[dt.date, DatedValue]
 
     @model_validator(mode="after")
