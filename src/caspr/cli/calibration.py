@@ -124,6 +124,10 @@ def backtest_command(
     ] = "jp-crypto-reserve",
     params: Annotated[Path | None, typer.Option("--params", help="Reform file overriding parameters")] = None,
     output: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = OutputFormat.TABLE,
+    snapshot_dir: Annotated[
+        Path | None,
+        typer.Option("--snapshot", help="Also scale each incident to this exchange and test its funding"),
+    ] = None,
 ) -> None:
     """What the regime would have required of each historical exchange, and whether it covered the loss."""
     from caspr.calibration.backtest import backtest as run_backtest  # noqa: PLC0415
@@ -132,7 +136,8 @@ def backtest_command(
         fail(f"unknown regime {regime!r} (known: {', '.join(REGIMES)})")
     try:
         overrides = load_overrides(params).get(regime) if params else None
-        result = run_backtest(regime, overrides)
+        snapshot = open_snapshot(snapshot_dir) if snapshot_dir is not None else None
+        result = run_backtest(regime, overrides, snapshot)
     except InputError as error:
         fail_input(error)
     except NoRuleInForce as error:
@@ -141,6 +146,12 @@ def backtest_command(
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return
     console.print(render.backtest_view(result.to_dict()))
+    if result.funding is not None:
+        covered = sum(1 for row in result.rows if row["exchange_funding_covers"])
+        console.print(
+            f"{result.funding.regime} eligible funding of the exchange: {result.funding.amount:,f} "
+            f"{result.funding.currency}; covers {covered} of {len(result.rows)} incidents scaled to it"
+        )
 
 
 @app.command("calibrate")
