@@ -66,6 +66,7 @@ policies:
     starts: 2026-01-01
     expires: 2027-01-01
     currency: JPY
+    insurer_affiliated: false
 """,
     "reserve.yaml": """\
 deposits:
@@ -74,6 +75,7 @@ deposits:
     amount: "500000"
     currency: JPY
     held_at: Example Trust
+    on_trust: true
 """,
 }
 

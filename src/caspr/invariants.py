@@ -45,8 +45,8 @@ def check_distribution(
             "conservation",
             f"{asset}: paid {total_paid} + held {total_held} + undistributed {undistributed} != pool {pool}",
         )
-    allocated = given.astype(object) + reserved.astype(object) if len(given) else given
-    over: Any = np.nonzero(allocated > owed.astype(object))[0] if len(given) else []
+    allocated = _add(given, reserved)
+    over: Any = np.nonzero(allocated > (owed if allocated.dtype == owed.dtype else owed.astype(object)))[0]
     if len(over):
         i = int(over[0])
         raise InvariantViolation(
@@ -60,6 +60,15 @@ def check_distribution(
             raise InvariantViolation(
                 "holds-unpaid", f"{asset}: an account that is not held has an amount held"
             )
+
+
+def _add(a: Any, b: Any) -> Any:
+    """Exact a + b: in uint64 when no row overflows (checked), else in Python integers."""
+    if a.dtype == b.dtype == np.uint64:
+        total = a + b
+        if not bool((total < a).any()):  # a wrapped sum is smaller than either term
+            return total
+    return a.astype(object) + b.astype(object)
 
 
 def _negative(values: Any) -> bool:
