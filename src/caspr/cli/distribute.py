@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 
 from caspr.cli import render
-from caspr.cli.common import OutputFormat, app, console, fail_input, open_snapshot
+from caspr.cli.common import (
+    OutputFormat,
+    app,
+    check_out,
+    console,
+    fail_input,
+    open_snapshot,
+    writable_parent,
+)
 from caspr.distribution import batches
 from caspr.distribution.inkind import InKindResult, distribute_in_kind
 from caspr.distribution.output import write_in_kind, write_rounds
@@ -30,8 +38,11 @@ def distribute_command(
     ledger: Annotated[
         Path | None, typer.Option("--ledger", help="Record payout batches in this ledger")
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists")] = False,
 ) -> None:
     """Return segregated assets: claims, pools, pro rata in kind or fiat rounds, holds, batches."""
+    check_out(out, force)
+    writable_parent(ledger, "--ledger")
     snapshot = open_snapshot(directory)
     try:
         plan = load_plan(plan_file)

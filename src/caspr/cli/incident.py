@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 
 from caspr.cli import render
-from caspr.cli.common import OutputFormat, app, console, fail_input, open_snapshot
+from caspr.cli.common import (
+    OutputFormat,
+    app,
+    check_out,
+    console,
+    fail_input,
+    open_snapshot,
+    writable_parent,
+)
 from caspr.compensation import compensate
 from caspr.compensation.incident import load_incident
 from caspr.compensation.output import write as write_compensation
@@ -25,8 +33,11 @@ def incident_command(
     out: Annotated[Path | None, typer.Option("--out", help="Folder for payouts.csv and summary.json")] = None,
     output: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = OutputFormat.TABLE,
     ledger: Annotated[Path | None, typer.Option("--ledger", help="Record the payouts in this ledger")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists")] = False,
 ) -> None:
     """Who lost what, the reserve → insurance → capital → loans waterfall, and the payout plan."""
+    check_out(out, force)
+    writable_parent(ledger, "--ledger")
     snapshot = open_snapshot(directory)
     try:
         result = compensate(snapshot, load_incident(incident_file))

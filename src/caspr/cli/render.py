@@ -44,6 +44,16 @@ def units(value: Decimal) -> str:
     return f"{shown:,f}"
 
 
+def size(n: int) -> str:
+    """A byte count for people: ``2.6 MB``, ``200.0 TB`` (decimal units, one decimal)."""
+    value = Decimal(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{money(value, 1 if unit != 'B' else 0)} {unit}"
+        value /= 1000
+    raise AssertionError  # unreachable: the loop returns at TB
+
+
 def snapshot_summary(snapshot: Snapshot) -> Table:
     """What a valid snapshot holds."""
     ex = snapshot.exchange
@@ -127,7 +137,9 @@ def volume_table(volumes: dict[str, Decimal], currency: str) -> Table:
     return table
 
 
-SEVERITY_STYLE = {"breach": "bold red", "warning": "yellow", "info": "green"}
+SEVERITY_STYLE = {"breach": "bold red", "projection": "magenta", "warning": "yellow", "info": "green"}
+SEVERITY_LABEL = {"projection": "projection (proposed rule, not law)"}
+"""How a severity reads in a table: a projection always says it is not a breach of law."""
 
 
 class Footnotes:
@@ -172,6 +184,10 @@ def assessment_view(assessment: Assessment) -> Group:
         (f"{assessment.regime}", "bold"),
         f" — {assessment.title} ",
         (f"[{assessment.status.value}]", "cyan"),
+        (
+            f"\n{assessment.legal_effect}",
+            "magenta" if assessment.projections or assessment.status.value == "proposed" else "dim",
+        ),
         f"\nrequirement {money(assessment.requirement.amount)} {assessment.currency}",
         f" · funding {money(assessment.funding.amount)} {assessment.currency}",
         f" (reserve {money(assessment.reserve)}, insurance {money(assessment.insurance)})",
@@ -182,7 +198,9 @@ def assessment_view(assessment: Assessment) -> Group:
     if assessment.requirement.amount or assessment.requirement.children:
         parts.append(component_table("Why this requirement", assessment.requirement, notes))
     if assessment.funding.children:
-        parts.append(component_table("What counts as funding", assessment.funding, notes))
+        parts.append(component_table("What counts as funding (assets set aside)", assessment.funding, notes))
+    if assessment.accounting is not None:
+        parts.append(component_table("Accounting reserve (as booked)", assessment.accounting, notes))
     findings = Table(title="Findings", title_justify="left")
     findings.add_column("severity")
     findings.add_column("rule")
@@ -190,7 +208,9 @@ def assessment_view(assessment: Assessment) -> Group:
     findings.add_column("source")
     for f in assessment.findings:
         findings.add_row(
-            Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]),
+            Text(
+                SEVERITY_LABEL.get(f.severity.value, f.severity.value), style=SEVERITY_STYLE[f.severity.value]
+            ),
             f.rule,
             f.message,
             notes.mark(f.citation),
@@ -200,13 +220,26 @@ def assessment_view(assessment: Assessment) -> Group:
     if assessment.overridden:
         lines = [f"  {p.name} = {p.value} ({p.citation.note})" for p in assessment.overridden]
         parts.append(Text("Overridden for this run:\n" + "\n".join(lines), style="yellow"))
+    unverified = assessment.unverified_parameters
+    if unverified:
+        names = ", ".join(p.name for p in unverified)
+        parts.append(Text(f"Parameters needing a primary-source check: {names}", style="yellow"))
     return Group(*parts)
 
 
 def report_summary(reports: list[Report]) -> Table:
     """One line per exchange and regime: requirement, funding, coverage, breaches."""
     table = Table(title="Assessments", title_justify="left")
-    for header in ("exchange", "regime", "status", "requirement", "funding", "coverage", "breaches"):
+    for header in (
+        "exchange",
+        "regime",
+        "status",
+        "requirement",
+        "funding",
+        "coverage",
+        "breaches",
+        "projections (not law)",
+    ):
         table.add_column(
             header, justify="right" if header in ("requirement", "funding", "coverage") else "left"
         )
@@ -221,6 +254,7 @@ def report_summary(reports: list[Report]) -> Table:
                 f"{money(a.funding.amount)} {a.currency}",
                 "—" if ratio is None else f"{ratio:f}",
                 Text(str(len(a.breaches)), style="bold red" if a.breaches else "green"),
+                Text(str(len(a.projections)), style="magenta" if a.projections else "green"),
             )
     return table
 
@@ -262,14 +296,28 @@ def custody_view(report: CustodyReport) -> Group:
             m.method,
             share,
             m.limit,
-            Text("pass", style="green") if m.passed else Text("fail", style="bold red"),
+            _method_result(m.passed, report.applies(m), m.jurisdiction),
         )
     findings = Table(title="Findings", title_justify="left")
     for header in ("severity", "rule", "finding"):
         findings.add_column(header)
     for f in report.findings:
-        findings.add_row(Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]), f.rule, f.message)
+        findings.add_row(
+            Text(
+                SEVERITY_LABEL.get(f.severity.value, f.severity.value), style=SEVERITY_STYLE[f.severity.value]
+            ),
+            f.rule,
+            f.message,
+        )
     return Group(rec, methods, findings)
+
+
+def _method_result(passed: bool, applies: bool, jurisdiction: str) -> Text:
+    """Pass or fail; another jurisdiction's method is a comparison, never this exchange's breach."""
+    if applies:
+        return Text("pass", style="green") if passed else Text("fail", style="bold red")
+    verdict = "would pass" if passed else "would fail"
+    return Text(f"{verdict} ({jurisdiction} only)", style="dim")
 
 
 def distribution_view(summary: dict[str, Any]) -> Group:
@@ -509,4 +557,5 @@ def calibration_view(doc: dict[str, Any]) -> Group:
         f"cost across the market: ¥{money(Decimal(doc['market_cost_jpy']))} "
         f"(¥{money(Decimal(doc['market_cost_at_defaults_jpy']))} at the default parameters)",
     ]
-    return Group(*(Text(line) for line in lines), Text(doc["method"], style="dim"))
+    warnings = [Text(f"warning: {w}", style="yellow") for w in doc.get("warnings", [])]
+    return Group(*(Text(line) for line in lines), *warnings, Text(doc["method"], style="dim"))

@@ -33,7 +33,10 @@ def serve_command(
 
     from caspr.api.app import create_app  # noqa: PLC0415
 
-    uvicorn.run(create_app(db), host=host, port=port, log_level="warning")
+    application = create_app(db)
+    base = f"http://{host if ':' not in host else f'[{host}]'}:{port}/api/v1"
+    print(f"caspr API listening on {base} (OpenAPI at {base}/openapi.json); Ctrl-C stops it", flush=True)
+    uvicorn.run(application, host=host, port=port, log_level="warning")
 
 
 ExpiresOption = Annotated[

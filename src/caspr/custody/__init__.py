@@ -21,7 +21,7 @@ from caspr.rules import bh_cbb, hk_sfc, jp_custody, kr_vaupa
 from caspr.rules.regime import Context, Finding, Severity
 from caspr.snapshot.loader import Snapshot
 
-SEGREGATION = jp_custody.SEGREGATION
+SEGREGATION = jp_custody.segregation_citation()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +68,14 @@ class Method:
     limit: str
     passed: bool
     citation: Citation | None
+    jurisdiction: str = ""
+    """Where the regime applies: its pass/fail binds only an exchange of that jurisdiction."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         return {
             "regime": self.regime,
+            "jurisdiction": self.jurisdiction,
             "method": self.method,
             "cold_share": canonical(self.cold_share) if self.cold_share is not None else None,
             "limit": self.limit,
@@ -91,6 +94,11 @@ class CustodyReport:
     assets: tuple[Reconciliation, ...]
     methods: tuple[Method, ...]
     findings: tuple[Finding, ...]
+    jurisdiction: str = ""
+
+    def applies(self, method: Method) -> bool:
+        """Whether ``method``'s regime binds this exchange (the others are comparisons)."""
+        return method.jurisdiction == self.jurisdiction
 
     @property
     def breached(self) -> bool:
@@ -172,16 +180,19 @@ def methods(ctx: Context) -> tuple[list[Method], dict[str, list[Finding]]]:
     out: list[Method] = []
     findings: dict[str, list[Finding]] = {}
     jp = _view("jp-custody", jp_custody.REGIME.parameters_dir, ctx.as_of)
-    if jp is not None and total:
+    jp_readings = [r for r in jp_custody.non_cold_readings(ctx) if r[2] > 0]
+    if jp is not None and jp_readings:
         limit = jp("max_non_cold_share")
+        _, jp_hot, jp_total = max(jp_readings, key=lambda r: r[1] / r[2])  # the rule's stricter reading
         out.append(
             Method(
                 "jp-custody",
-                "aggregate reporting-currency value; custodian counts as cold",
-                (cold + custodian) / total,
+                "aggregate reporting-currency value of 暗号資産 (epi excluded); custodian counts as cold",
+                (jp_total - jp_hot) / jp_total,
                 f"non-cold ≤ {canonical(limit.value)}",
-                hot <= total * limit.value,
+                jp_hot <= jp_total * limit.value,
                 limit.citation,
+                "JP",
             )
         )
         findings["JP"] = [
@@ -200,6 +211,7 @@ def methods(ctx: Context) -> tuple[list[Method], dict[str, list[Finding]]]:
                 f"cold ≥ {canonical(hk.value('min_cold_share'))}",
                 finding.severity is not Severity.BREACH,
                 finding.citation,
+                "HK",
             )
         )
         findings["HK"] = [finding]
@@ -215,6 +227,7 @@ def methods(ctx: Context) -> tuple[list[Method], dict[str, list[Finding]]]:
                 f"cold ≥ {canonical(kr.value('min_cold_share'))}",
                 finding.severity is not Severity.BREACH,
                 finding.citation,
+                "KR",
             )
         )
         findings["KR"] = [finding]
@@ -237,6 +250,7 @@ def methods(ctx: Context) -> tuple[list[Method], dict[str, list[Finding]]]:
                 f"cold ≥ {canonical(bh.value('min_cold_share_per_asset'))} for every asset",
                 not per_asset,
                 bh("min_cold_share_per_asset").citation,
+                "BH",
             )
         )
         findings["BH"] = per_asset
@@ -254,7 +268,15 @@ def custody_report(snapshot: Snapshot, engine: Engine | None = None) -> CustodyR
     rows = tuple(reconcile(a) for a in ctx.exposure.assets)
     found, by_jurisdiction = methods(ctx)
     findings = [*segregation_findings(rows), *by_jurisdiction.get(snapshot.exchange.jurisdiction.value, [])]
-    return CustodyReport(snapshot.exchange.id, ctx.as_of, ctx.currency, rows, tuple(found), tuple(findings))
+    return CustodyReport(
+        snapshot.exchange.id,
+        ctx.as_of,
+        ctx.currency,
+        rows,
+        tuple(found),
+        tuple(findings),
+        snapshot.exchange.jurisdiction.value,
+    )
 
 
 def total_shortfall_value(report: CustodyReport) -> Decimal:
