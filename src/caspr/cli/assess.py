@@ -22,6 +22,7 @@ from caspr.cli.common import (
     fail_input,
     open_snapshot,
     parse_date,
+    show,
 )
 from caspr.custody import custody_report
 from caspr.engine import Engine
@@ -30,6 +31,21 @@ from caspr.money import canonical
 from caspr.params import load_overrides
 from caspr.rules import REGIMES
 from caspr.snapshot.loader import Snapshot
+
+CSV_COLUMNS = (
+    "regime",
+    "part",
+    "depth",
+    "component",
+    "amount",
+    "currency",
+    "formula",
+    "citation",
+    "severity",
+    "message",
+)
+"""``assess --format csv``: a row per component of requirement and funding, then a row per
+finding (part ``finding``: the rule in ``component``, with its severity and message)."""
 
 
 def run_assessment(
@@ -58,7 +74,7 @@ def print_report(report: Report, output: AssessFormat) -> None:
         return
     if output is AssessFormat.CSV:
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["regime", "part", "depth", "component", "amount", "currency", "formula", "citation"])
+        writer.writerow(CSV_COLUMNS)
         for a in report.assessments:
             for part in (a.requirement, a.funding):
                 for depth, node in part.walk():
@@ -72,13 +88,30 @@ def print_report(report: Report, output: AssessFormat) -> None:
                             node.currency,
                             node.formula,
                             str(node.citation or ""),
+                            "",
+                            "",
                         ]
                     )
+            for finding in a.findings:
+                writer.writerow(
+                    [
+                        a.regime,
+                        "finding",
+                        "",
+                        finding.rule,
+                        "",
+                        "",
+                        "",
+                        str(finding.citation or ""),
+                        finding.severity.value,
+                        finding.message,
+                    ]
+                )
         return
     console.print(f"[bold]{report.exchange}[/] as of {report.as_of} (amounts in {report.currency})")
     for assessment in report.assessments:
         console.rule()
-        console.print(render.assessment_view(assessment))
+        show(render.assessment_view(assessment))
     for skipped in report.skipped:
         console.print(f"[dim]skipped {skipped.regime}: {skipped.reason}[/]")
 
@@ -123,6 +156,6 @@ def custody_command(
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
         console.print(f"[bold]{report.exchange}[/] as of {report.as_of}")
-        console.print(render.custody_view(report))
+        show(render.custody_view(report))
     if fail_on_breach and report.breached:
         raise typer.Exit(1)
