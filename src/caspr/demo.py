@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import secrets
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -279,7 +280,9 @@ def calibration(out: Presenter, snap: Snapshot, folder: Path) -> None:
 
 def service(out: Presenter, folder: Path, snap: Snapshot) -> None:
     """The REST API in process: keys per role, an idempotent payout, a customer's view, the audit chain."""
-    from fastapi.testclient import TestClient  # noqa: PLC0415
+    with warnings.catch_warnings():  # starlette's notice about httpx is for its maintainers, not users
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient  # noqa: PLC0415
 
     from caspr.api.app import create_app, hash_key  # noqa: PLC0415
     from caspr.store import make_engine, sessions, transaction, verify_audit  # noqa: PLC0415
