@@ -60,6 +60,7 @@ policies:
     starts: 2026-01-01
     expires: 2027-01-01
     currency: JPY
+    insurer_affiliated: false
 """,
     "reserve.yaml": """\
 deposits:
@@ -68,6 +69,7 @@ deposits:
     amount: "500000"
     currency: JPY
     held_at: Example Trust
+    on_trust: true
 """,
 }
 

@@ -20,18 +20,18 @@ def test_assess_csv_includes_the_findings(tmp_path: Path) -> None:
     result = caspr("assess", snap, "--format", "csv")
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    findings = [r for r in rows if r["part"] == "finding"]
-    json_findings = json.loads(caspr("assess", snap, "--format", "json").stdout)
+    findings = [r for r in rows if r["part"].startswith("finding:")]
+    document = json.loads(caspr("assess", snap, "--format", "json").stdout)
     expected = {
         (a["regime"], f["rule"], f["severity"], f["message"])
-        for a in json_findings["assessments"]
+        for a in document["assessments"]
         for f in a["findings"]
     }
     assert expected  # the tiny exchange has findings (a proposed rule, a funding shortfall...)
-    assert {(r["regime"], r["component"], r["severity"], r["message"]) for r in findings} == expected
-    components = [r for r in rows if r["part"] != "finding"]
-    assert components
-    assert all(r["severity"] == "" for r in components)
+    # a finding row: part "finding:SEVERITY", the rule in component, the message in formula
+    got = {(r["regime"], r["component"], r["part"].split(":", 1)[1], r["formula"]) for r in findings}
+    assert got == expected
+    assert any(not r["part"].startswith("finding:") for r in rows)  # the components are there too
 
 
 def test_parquet_beside_csv_keeps_every_digit_as_decimal(tmp_path: Path) -> None:

@@ -99,6 +99,7 @@ def stress_command(
 ) -> None:
     """Monte Carlo of annual outflow losses: VaR, expected shortfall, chance the funding falls short."""
     from caspr.calibration.model import fit as fit_model  # noqa: PLC0415 - SciPy: loaded when used
+    from caspr.calibration.stress import document as stress_document  # noqa: PLC0415
     from caspr.calibration.stress import plot as stress_plot  # noqa: PLC0415
     from caspr.calibration.stress import stress as stress_run  # noqa: PLC0415
 
@@ -108,7 +109,7 @@ def stress_command(
     result = stress_run(snapshot, model, years, seed, _levels(levels), negative_binomial)
     if plot_file is not None:
         stress_plot(result, plot_file)
-    document = {**result.to_dict(), "model": model.to_dict()}
+    document = stress_document(result, model)
     if output is OutputFormat.JSON:
         print(json.dumps(document, indent=2, ensure_ascii=False))
         return
@@ -124,6 +125,10 @@ def backtest_command(
     ] = "jp-crypto-reserve",
     params: Annotated[Path | None, typer.Option("--params", help="Reform file overriding parameters")] = None,
     output: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = OutputFormat.TABLE,
+    snapshot_dir: Annotated[
+        Path | None,
+        typer.Option("--snapshot", help="Also scale each incident to this exchange and test its funding"),
+    ] = None,
 ) -> None:
     """What the regime would have required of each historical exchange, and whether it covered the loss."""
     from caspr.calibration.backtest import backtest as run_backtest  # noqa: PLC0415
@@ -132,7 +137,8 @@ def backtest_command(
         fail(f"unknown regime {regime!r} (known: {', '.join(REGIMES)})")
     try:
         overrides = load_overrides(params).get(regime) if params else None
-        result = run_backtest(regime, overrides)
+        snapshot = open_snapshot(snapshot_dir) if snapshot_dir is not None else None
+        result = run_backtest(regime, overrides, snapshot)
     except InputError as error:
         fail_input(error)
     except NoRuleInForce as error:
@@ -141,6 +147,12 @@ def backtest_command(
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return
     show(render.backtest_view(result.to_dict()))
+    if result.funding is not None:
+        covered = sum(1 for row in result.rows if row["exchange_funding_covers"])
+        console.print(
+            f"{result.funding.regime} eligible funding of the exchange: {result.funding.amount:,f} "
+            f"{result.funding.currency}; covers {covered} of {len(result.rows)} incidents scaled to it"
+        )
 
 
 @app.command("calibrate")

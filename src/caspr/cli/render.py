@@ -158,7 +158,9 @@ def volume_table(volumes: dict[str, Decimal], currency: str) -> Table:
     return table
 
 
-SEVERITY_STYLE = {"breach": "bold red", "warning": "yellow", "info": "green"}
+SEVERITY_STYLE = {"breach": "bold red", "projection": "magenta", "warning": "yellow", "info": "green"}
+SEVERITY_LABEL = {"projection": "projection (proposed rule, not law)"}
+"""How a severity reads in a table: a projection always says it is not a breach of law."""
 
 
 class Footnotes:
@@ -203,6 +205,10 @@ def assessment_view(assessment: Assessment) -> Group:
         (f"{assessment.regime}", "bold"),
         f" — {assessment.title} ",
         (f"[{assessment.status.value}]", "cyan"),
+        (
+            f"\n{assessment.legal_effect}",
+            "magenta" if assessment.projections or assessment.status.value == "proposed" else "dim",
+        ),
         f"\nrequirement {money(assessment.requirement.amount)} {assessment.currency}",
         f" · funding {money(assessment.funding.amount)} {assessment.currency}",
         f" (reserve {money(assessment.reserve)}, insurance {money(assessment.insurance)})",
@@ -213,7 +219,9 @@ def assessment_view(assessment: Assessment) -> Group:
     if assessment.requirement.amount or assessment.requirement.children:
         parts.append(component_table("Why this requirement", assessment.requirement, notes))
     if assessment.funding.children:
-        parts.append(component_table("What counts as funding", assessment.funding, notes))
+        parts.append(component_table("What counts as funding (assets set aside)", assessment.funding, notes))
+    if assessment.accounting is not None:
+        parts.append(component_table("Accounting reserve (as booked)", assessment.accounting, notes))
     findings = Table(title="Findings", title_justify="left")
     findings.add_column("severity")
     findings.add_column("rule")
@@ -221,7 +229,9 @@ def assessment_view(assessment: Assessment) -> Group:
     findings.add_column("source")
     for f in assessment.findings:
         findings.add_row(
-            Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]),
+            Text(
+                SEVERITY_LABEL.get(f.severity.value, f.severity.value), style=SEVERITY_STYLE[f.severity.value]
+            ),
             f.rule,
             grouped(f.message),
             notes.mark(f.citation),
@@ -231,13 +241,26 @@ def assessment_view(assessment: Assessment) -> Group:
     if assessment.overridden:
         lines = [f"  {p.name} = {p.value} ({p.citation.note})" for p in assessment.overridden]
         parts.append(Text("Overridden for this run:\n" + "\n".join(lines), style="yellow"))
+    unverified = assessment.unverified_parameters
+    if unverified:
+        names = ", ".join(p.name for p in unverified)
+        parts.append(Text(f"Parameters needing a primary-source check: {names}", style="yellow"))
     return Group(*parts)
 
 
 def report_summary(reports: list[Report]) -> Table:
     """One line per exchange and regime: requirement, funding, coverage, breaches."""
     table = Table(title="Assessments", title_justify="left")
-    for header in ("exchange", "regime", "status", "requirement", "funding", "coverage", "breaches"):
+    for header in (
+        "exchange",
+        "regime",
+        "status",
+        "requirement",
+        "funding",
+        "coverage",
+        "breaches",
+        "projections (not law)",
+    ):
         table.add_column(
             header, justify="right" if header in ("requirement", "funding", "coverage") else "left"
         )
@@ -252,6 +275,7 @@ def report_summary(reports: list[Report]) -> Table:
                 f"{money(a.funding.amount)} {a.currency}",
                 "—" if ratio is None else f"{ratio:f}",
                 Text(str(len(a.breaches)), style="bold red" if a.breaches else "green"),
+                Text(str(len(a.projections)), style="magenta" if a.projections else "green"),
             )
     return table
 
@@ -300,7 +324,11 @@ def custody_view(report: CustodyReport) -> Group:
         findings.add_column(header)
     for f in report.findings:
         findings.add_row(
-            Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]), f.rule, grouped(f.message)
+            Text(
+                SEVERITY_LABEL.get(f.severity.value, f.severity.value), style=SEVERITY_STYLE[f.severity.value]
+            ),
+            f.rule,
+            grouped(f.message),
         )
     return Group(rec, methods, findings)
 
@@ -555,7 +583,8 @@ def calibration_view(doc: dict[str, Any]) -> Group:
         f"cost across the market: ¥{money(Decimal(doc['market_cost_jpy']))} "
         f"(¥{money(Decimal(doc['market_cost_at_defaults_jpy']))} at the default parameters)",
     ]
-    return Group(*(Text(line) for line in lines), Text(doc["method"], style="dim"))
+    warnings = [Text(f"warning: {w}", style="yellow") for w in doc.get("warnings", [])]
+    return Group(*(Text(line) for line in lines), *warnings, Text(doc["method"], style="dim"))
 
 
 NUMERIC = re.compile(r"^[-+]?[\d,]*\.?\d+(?:[ %]|\s?[A-Z]{3})?$|^[—-]$|^$")
