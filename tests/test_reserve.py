@@ -30,6 +30,7 @@ def policy(**change):
         "expires": dt.date(2027, 1, 1),
         "currency": "JPY",
         "cancellation_notice_days": 90,
+        "insurer_affiliated": False,  # stated: a missing field never counts (issue 14)
     }
     fields.update(change)
     return InsurancePolicy(**fields)
@@ -86,7 +87,12 @@ def test_minimum_notice_boundary(notice, counts):
     # MiCA 67(5)(b): cancellation notice of at least 90 days; an unknown notice never counts
     conditions = PolicyConditions(risks=frozenset({Cover.HOT}), min_notice_days=90)
     problems = policy_problems(policy(cancellation_notice_days=notice), AS_OF, conditions)
-    assert problems == ([] if counts else [f"cancellation notice {notice} < 90 days"])
+    expected = (
+        "cancellation_notice_days not stated (a missing field never counts)"
+        if notice is None
+        else f"cancellation notice {notice} < 90 days"
+    )
+    assert problems == ([] if counts else [expected])
     # without a notice condition an unknown notice is fine
     assert policy_problems(policy(cancellation_notice_days=None), AS_OF, HOT) == []
 
@@ -99,6 +105,7 @@ def deposit(**change):
         "currency": "JPY",
         "held_at": "Example Trust",
         "maturity_days": 180,
+        "on_trust": True,
     }
     fields.update(change)
     return ReserveDeposit(**fields)
@@ -140,3 +147,46 @@ def test_deposits_count_by_form_maturity_and_trust():
     assert off_trust.amount == 0
     assert off_trust.children[0].formula == "not counted: not held on trust"
     assert deposit_credit([deposit(on_trust=False)], FORMS, "JPY", None).amount == Decimal(500_000)
+
+
+def test_the_explanation_tree_says_what_counted_and_why_not():
+    # what the CLI, API and reports show: every label, currency, citation, input and child amount
+    from caspr.citation import Citation
+
+    cite = Citation(instrument="Example Act", article="1", url="https://example.org/act")
+    ins = insurance_credit(
+        [policy(), policy(id="p2", covers=(Cover.COLD,), insurer_affiliated=True)], AS_OF, HOT, "JPY", cite
+    )
+    assert (ins.name, ins.amount, ins.currency, ins.formula, ins.citation) == (
+        "insurance",
+        Decimal(990_000),
+        "JPY",
+        "Σ eligible policies",
+        cite,
+    )
+    counted, refused = ins.children
+    assert (counted.name, counted.amount, counted.currency) == (
+        "policy p1 (Example Marine)",
+        Decimal(990_000),
+        "JPY",
+    )
+    assert (refused.name, refused.amount, refused.currency) == ("policy p2 (Example Marine)", 0, "JPY")
+    assert refused.formula == "not counted: covers none of ['hot']; insurer is not a third party"
+    res = deposit_credit(
+        [deposit(), deposit(id="d2", form=DepositForm.ESCROW, on_trust=False)],
+        FORMS,
+        "JPY",
+        cite,
+        require_trust=True,
+    )
+    assert (res.name, res.amount, res.currency, res.formula, res.citation) == (
+        "reserve",
+        Decimal(500_000),
+        "JPY",
+        "Σ eligible deposits",
+        cite,
+    )
+    ok, no = res.children
+    assert (ok.amount, ok.currency, ok.inputs) == (Decimal(500_000), "JPY", (("amount", "500000.5"),))
+    assert (no.name, no.amount, no.currency) == ("deposit d2 (escrow, Example Trust)", 0, "JPY")
+    assert no.formula == "not counted: form escrow not allowed; not held on trust"

@@ -29,6 +29,7 @@ policies:
     expires: {expires}
     currency: {currency}
     cancellation_notice_days: {notice}
+    insurer_affiliated: false
 """
 
 
