@@ -89,3 +89,27 @@ def test_a_deposit_in_another_currency_is_never_counted_as_the_reporting_currenc
 
 def test_a_component_carries_its_currency():
     assert Component("funding", Decimal(5), "HKD", "x").money == Amount(Decimal(5), "HKD")
+
+
+def test_comparisons_at_equality_and_every_message_names_the_operation():
+    a, same = Amount(Decimal("1.50"), "JPY"), Amount(Decimal("1.5"), "JPY")
+    assert not a < same and a <= same and a >= same and not a > same
+    assert Amount(Decimal(2), "JPY") > a
+    euro = Amount(Decimal(1), "EUR")
+    for operation, word in (
+        (lambda: a - euro, "subtract"),
+        (lambda: a < euro, "compare"),
+        (lambda: a <= euro, "compare"),
+        (lambda: a >= euro, "compare"),
+        (lambda: a > euro, "compare"),
+    ):
+        with pytest.raises(UnitMismatch, match=f"cannot {word} 1.5 JPY and 1 EUR: different units"):
+            operation()
+    with pytest.raises(TypeError, match="amount value must be a finite Decimal, got 1"):
+        Amount(1, "JPY")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="amount unit must be a non-empty code, got ''"):
+        Amount(Decimal(1), "")
+    with pytest.raises(TypeError, match=r"cannot add 1\.5 JPY and Decimal\('1'\): not an Amount"):
+        a + Decimal(1)  # type: ignore[operator]
+    with pytest.raises(TypeError, match="an amount scales by a Decimal, got 2"):
+        a * 2  # type: ignore[operator]
