@@ -3,8 +3,9 @@
 Each page's ```yaml blocks whose first line is ``# NAME.yaml`` are written to that file, then
 its ```bash blocks run line by line, in order, in one fresh folder per page, with ``caspr``
 on PATH; every line must exit 0. ```text blocks are usage synopses, not run. Skipped, with
-the reason: installing the package (the suite already runs inside that install) and starting
-the server (it does not return; tests/api/test_restart.py starts it for real).
+the reason (``SKIPS``): installing packages (the suite already runs inside that install), a
+mutation campaign (hours), and starting the server (it does not return;
+tests/api/test_restart.py starts it for real).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"```(bash|yaml)\n(.*?)```", re.DOTALL)
 SKIPS = {
     "python3 -m venv": "installs the package: the suite runs inside that install",
+    "pip install": "installs packages: the suite runs inside that install",
+    "mutmut": "a mutation campaign takes hours on two cores (docs/mutation.md reports its score)",
     "caspr serve": "starts a server that does not return (tests/api/test_restart.py runs it)",
 }
 
