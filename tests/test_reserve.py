@@ -30,6 +30,7 @@ def policy(**change):
         "expires": dt.date(2027, 1, 1),
         "currency": "JPY",
         "cancellation_notice_days": 90,
+        "insurer_affiliated": False,  # stated: a missing affiliation is never credited (issue 14)
     }
     fields.update(change)
     return InsurancePolicy(**fields)
@@ -86,7 +87,12 @@ def test_minimum_notice_boundary(notice, counts):
     # MiCA 67(5)(b): cancellation notice of at least 90 days; an unknown notice never counts
     conditions = PolicyConditions(risks=frozenset({Cover.HOT}), min_notice_days=90)
     problems = policy_problems(policy(cancellation_notice_days=notice), AS_OF, conditions)
-    assert problems == ([] if counts else [f"cancellation notice {notice} < 90 days"])
+    expected = (
+        "cancellation_notice_days not stated (a missing field never counts)"
+        if notice is None
+        else f"cancellation notice {notice} < 90 days"
+    )
+    assert problems == ([] if counts else [expected])
     # without a notice condition an unknown notice is fine
     assert policy_problems(policy(cancellation_notice_days=None), AS_OF, HOT) == []
 
