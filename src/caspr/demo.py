@@ -31,6 +31,7 @@ from caspr.distribution.plan import Plan
 from caspr.distribution.runs import distribution_payouts, incident_payouts, plan_run_id
 from caspr.engine import Engine
 from caspr.money import quantize
+from caspr.report import write_demo
 from caspr.snapshot.generator import generate
 from caspr.snapshot.loader import Snapshot, load_snapshot
 
@@ -123,6 +124,7 @@ def run(settings: Settings, out: Presenter) -> None:
     service(out, folder, snap)
     out.section("10. Every other regime, each on a synthetic exchange of its own market")
     peers(out, folder, settings.seed)
+    write_demo(snap, folder, engine, out)
 
 
 def proof_of_liabilities(out: Presenter, snap: Snapshot, folder: Path) -> None:

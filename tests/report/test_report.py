@@ -10,7 +10,6 @@ from collections import Counter
 from decimal import Decimal
 from html.parser import HTMLParser
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
@@ -18,7 +17,6 @@ from caspr import report
 from caspr.citation import Citation, Status
 from caspr.compensation import compensate
 from caspr.compensation.incident import Incident
-from caspr.custody import por
 from caspr.distribution.inkind import distribute_in_kind
 from caspr.distribution.output import summary_document
 from caspr.distribution.plan import Plan
@@ -28,7 +26,6 @@ from caspr.report import pdf
 from caspr.report.document import group_of
 from caspr.report.i18n import Language, group, man_oku
 from caspr.rules.regime import Finding, Severity
-from caspr.snapshot.generator import generate
 from caspr.snapshot.loader import load_snapshot
 from tests.conftest import write_snapshot
 
@@ -92,25 +89,6 @@ def parse(text: str) -> Page:
     page.feed(text)
     page.close()
     return page
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A generated 2,000-account Japanese exchange, its PoR root, report, and both renderings."""
-    base = tmp_path_factory.mktemp("report")
-    folder = base / "snapshot"
-    generate(folder, 2000, 7, "jp-large", "csv")
-    snapshot = load_snapshot(folder)
-    root = por.build(snapshot, base / "por", seed=3).root
-    built = report.build(
-        snapshot, por_root=report.load_por_root(base / "por", snapshot), stress_years=STRESS_YEARS
-    )
-    pages = {}
-    for lang in ("en", "ja"):
-        out = base / f"report-{lang}.html"
-        report.write_snapshot(out, built, lang)
-        pages[lang] = out.read_text(encoding="utf-8")
-    return {"base": base, "snapshot": snapshot, "report": built, "root": root, "pages": pages}
 
 
 def figure(page: Page, name: str, **context: str) -> list[dict[str, str]]:

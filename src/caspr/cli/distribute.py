@@ -10,6 +10,7 @@ import typer
 
 from caspr.cli import render
 from caspr.cli.common import OutputFormat, app, console, fail_input, open_snapshot
+from caspr.cli.report import LangOption, ReportOption, distribution_report, report_language
 from caspr.distribution import batches
 from caspr.distribution.inkind import InKindResult, distribute_in_kind
 from caspr.distribution.output import write_in_kind, write_rounds
@@ -30,9 +31,12 @@ def distribute_command(
     ledger: Annotated[
         Path | None, typer.Option("--ledger", help="Record payout batches in this ledger")
     ] = None,
+    report_file: ReportOption = None,
+    lang: LangOption = None,
 ) -> None:
     """Return segregated assets: claims, pools, pro rata in kind or fiat rounds, holds, batches."""
     snapshot = open_snapshot(directory)
+    language = report_language(snapshot, report_file, lang)
     try:
         plan = load_plan(plan_file)
         result: InKindResult | RoundsResult
@@ -50,6 +54,7 @@ def distribute_command(
             ledger, distribution_payouts(plan_run_id(snapshot, plan), result, plan.successor or "direct")
         )
         summary["ledger"] = {"path": str(ledger), "recorded": recorded.recorded, "already": recorded.already}
+    distribution_report(report_file, summary, result, snapshot, plan, language)
     if output is OutputFormat.JSON:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return

@@ -10,6 +10,7 @@ import typer
 
 from caspr.cli import render
 from caspr.cli.common import OutputFormat, app, console, fail_input, open_snapshot
+from caspr.cli.report import LangOption, ReportOption, incident_report, report_language
 from caspr.compensation import compensate
 from caspr.compensation.incident import load_incident
 from caspr.compensation.output import write as write_compensation
@@ -25,9 +26,12 @@ def incident_command(
     out: Annotated[Path | None, typer.Option("--out", help="Folder for payouts.csv and summary.json")] = None,
     output: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = OutputFormat.TABLE,
     ledger: Annotated[Path | None, typer.Option("--ledger", help="Record the payouts in this ledger")] = None,
+    report_file: ReportOption = None,
+    lang: LangOption = None,
 ) -> None:
     """Who lost what, the reserve → insurance → capital → loans waterfall, and the payout plan."""
     snapshot = open_snapshot(directory)
+    language = report_language(snapshot, report_file, lang)
     try:
         result = compensate(snapshot, load_incident(incident_file))
     except InputError as error:
@@ -38,6 +42,7 @@ def incident_command(
     if ledger is not None:
         recorded = batches.record(ledger, incident_payouts(result))
         summary["ledger"] = {"path": str(ledger), "recorded": recorded.recorded, "already": recorded.already}
+    incident_report(report_file, summary, language)
     if output is OutputFormat.JSON:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return
