@@ -7,7 +7,12 @@ straightforward pandas implementation of the same rule on the same Parquet file 
 Decimal amounts (floor each share, then the leftover units by largest remainder, ties by
 account id). The script asserts both give identical results and prints both times.
 
-Usage: python bench/bench_distribution.py --claims 10000000
+Fiat mode (``--mode fiat`` or ``both``): the same claims valued at price 1, an estate of 70%
+of the claims and no rounds, so one final round pays every account pro rata (Mt. Gox's final
+formula): value, pay, check the invariants, and write the payment files. No baseline: the
+figure shows that fiat mode is linear (issue #15 measured 5k accounts 3.9 s, 20k 25.4 s).
+
+Usage: python bench/bench_distribution.py --claims 10000000 [--mode in_kind|fiat|both]
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ import pyarrow.parquet as pq
 import yaml
 
 from caspr.distribution.inkind import distribute_in_kind
+from caspr.distribution.output import write_rounds
 from caspr.distribution.plan import Plan
+from caspr.distribution.rounds import distribute_rounds
 from caspr.snapshot import loader
 
 ASSETS = [f"C{i}" for i in range(10)]
@@ -113,15 +120,38 @@ def pandas_baseline(folder: Path, pools: dict[str, Decimal]) -> dict[tuple[str, 
     return out
 
 
+def fiat(snapshot: loader.Snapshot, out: Path) -> None:
+    """Fiat mode: every claim valued, one final round paying the estate pro rata, files written."""
+    import resource
+
+    wallets = pq.read_table(snapshot.root / "wallets.parquet")["amount"].to_pylist()
+    estate = sum((Decimal(a) for a in wallets), Decimal(0)).quantize(Decimal(1), rounding=ROUND_FLOOR)
+    start = time.perf_counter()
+    result = distribute_rounds(snapshot, Plan(mode="fiat", estate=estate, holds={"kyc": [], "status": []}))
+    middle = time.perf_counter()
+    write_rounds(out, result, {})
+    end = time.perf_counter()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"caspr distribute_rounds (fiat): {len(result.claims):,} accounts, {len(result.payments):,} payments: "
+        f"{middle - start:.1f} s, + writing the files {end - middle:.1f} s (peak RSS so far {peak:,.0f} MB)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--claims", type=int, default=1_000_000)
     parser.add_argument("--out", type=Path, default=Path("bench/out"))
     parser.add_argument("--skip-pandas", action="store_true")
+    parser.add_argument("--mode", choices=("in_kind", "fiat", "both"), default="both")
     args = parser.parse_args()
     folder = args.out / f"distribution-{args.claims}"
     workload(folder, args.claims)
     _, snapshot = loader._collect(folder)  # noqa: SLF001 - written by this script; skip a second validation
+    if args.mode in ("fiat", "both"):
+        fiat(snapshot, args.out / f"fiat-{args.claims}")
+    if args.mode == "fiat":
+        return
     start = time.perf_counter()
     result = distribute_in_kind(snapshot, Plan(include_guarantee=False, holds={"kyc": [], "status": []}))
     ours = time.perf_counter() - start

@@ -28,7 +28,7 @@ from caspr.distribution import batches
 from caspr.distribution.inkind import distribute_in_kind
 from caspr.distribution.output import write_in_kind
 from caspr.distribution.plan import Plan
-from caspr.distribution.runs import distribution_payouts, incident_payouts, plan_run_id
+from caspr.distribution.runs import distribution_payouts, incident_payouts, plan_scope
 from caspr.engine import Engine
 from caspr.money import quantize
 from caspr.report import write_demo
@@ -193,9 +193,9 @@ def distribution(out: Presenter, snap: Snapshot, folder: Path, engine: Engine) -
     write_in_kind(target, result, plan.model_dump(mode="json"))
     summary = json.loads((target / "summary.json").read_text())
     ledger = folder / f"ledger-{snap.exchange.id}.sqlite"
-    run_id = plan_run_id(snap, plan)
-    first = batches.record(ledger, distribution_payouts(run_id, result, plan.successor or "direct"))
-    again = batches.record(ledger, distribution_payouts(run_id, result, plan.successor or "direct"))
+    scope = plan_scope(snap, plan)
+    first = batches.record(ledger, distribution_payouts(scope, result, plan.successor or "direct"))
+    again = batches.record(ledger, distribution_payouts(scope, result, plan.successor or "direct"))
     summary["assets"] = [a for a in summary["assets"] if a["asset"] in ("BTC", "ETH", "XRP", "JPY")]
     out.show(View.DISTRIBUTION, summary)
     out.note(

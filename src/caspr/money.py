@@ -137,11 +137,6 @@ def convert(quantity: Decimal, price: Decimal, scale: int, rounding: str) -> Dec
     return quantize(quantity * price, scale, rounding)
 
 
-def format_amount(value: Decimal, scale: int) -> str:
-    """The canonical decimal string of ``value`` at ``scale`` places (no exponent)."""
-    return f"{quantize(value, scale, ROUND_FLOOR):f}"
-
-
 def canonical(value: Decimal) -> str:
     """The shortest exact decimal string of ``value``: no exponent, no trailing zeros."""
     text = f"{value.normalize():f}"

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from caspr.cli.main import app
 from caspr.compensation import compensate
-from caspr.compensation.incident import Incident
-from caspr.errors import InputError
+from caspr.compensation.incident import Incident, load_incident
+from caspr.errors import InputError, InvariantViolation
 from caspr.snapshot.loader import load_snapshot
 from tests.rules.helpers import exchange_yaml, write
 
@@ -303,3 +303,115 @@ def test_cli_incident_records_payouts_once(tmp_path):
     second = runner.invoke(app, args)
     assert "0 payouts recorded, 2 already there" in second.output
     assert (tmp_path / "o" / "payouts.csv").read_text().count("\n") == 3
+
+
+def test_a_broken_invariant_stops_the_run_and_nothing_is_written(tmp_path, monkeypatch):
+    # Issue #16: compensation caught InvariantViolation from the regimes' assessment and returned {}
+    # (planted: restoring "except (InputError, InvariantViolation)" makes this pass silently).
+    import caspr.assess
+
+    root = tmp_path / "s"
+    snapshot(root, "A,BTC,3\n", "btc-cold,BTC,cold,customer,3\n", "BTC,crypto,8,10000000\nJPY,fiat,0,1\n")
+    (tmp_path / "incident.yaml").write_text(
+        "id: t\ndetected_at: 2026-05-31T13:26:00+09:00\nkind: cold_wallet_hack\n"
+        "outflows:\n  - {wallet: btc-cold, asset: BTC, amount: '1'}\n"
+    )
+
+    def broken(*args, **kwargs):
+        raise InvariantViolation("components-sum-to-total", "planted")
+
+    monkeypatch.setattr(caspr.assess, "assess", broken)
+    with pytest.raises(InvariantViolation):
+        compensate(load_snapshot(root), load_incident(tmp_path / "incident.yaml"))
+    out = tmp_path / "o"
+    args = ["incident", str(root), "--incident", str(tmp_path / "incident.yaml"), "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code != 0
+    assert not out.exists()
+
+
+def incident_at(detected_at, amount="1", policy="cash", wallet="btc-cold"):
+    return Incident.model_validate(
+        {
+            "id": "r",
+            "detected_at": detected_at,
+            "kind": "cold_wallet_hack",
+            "outflows": [{"wallet": wallet, "asset": "BTC", "amount": amount}],
+            "compensation": {"policy": policy},
+        }
+    )
+
+
+def test_the_loss_value_is_rounded_once_per_asset_and_the_rounding_is_shown(tmp_path):
+    # 1 BTC lost over A, B, C (1 BTC each): 33,333,334 / 33,333,333 / 33,333,333 satoshi at ¥10,027,903.6042803.
+    # Exact values ¥3,342,634.6016.., ¥3,342,634.5013.., ¥3,342,634.5013..: Σ = ¥10,027,903.6042803.
+    # Floored per row (the old rule) they add to ¥10,027,902, a yen short of floor(1 BTC × price) = ¥10,027,903.
+    # Rounded once: ¥10,027,903; the floors leave 1 yen, which goes to A (largest remainder, .6016).
+    snap = snapshot(
+        tmp_path / "s",
+        "A,BTC,1\nB,BTC,1\nC,BTC,1\n",
+        "btc-cold,BTC,cold,customer,3\n",
+        "BTC,crypto,8,10027903.6042803\nJPY,fiat,0,1\n",
+        financials='own_funds: "100000000"',
+    )
+    result = compensate(snap, incident_at("2026-09-30T12:00:00Z"))
+    assert result.total_loss == 10_027_903
+    got = rows(result)
+    assert [got[(a, "BTC")]["loss_value"] for a in "ABC"] == ["3342635", "3342634", "3342634"]
+    assert result.to_dict()["loss_rounding"]["assets"]["BTC"] == {
+        "exact": "10027903.6042803",
+        "rounded": "10027903",
+        "rounded_off": "0.6042803",
+    }
+
+
+def test_rows_that_pay_nothing_are_counted_with_their_reason(tmp_path):
+    # No reserve, no insurance, no capital: every row's loss is part of the shortfall, nothing is paid.
+    snap = snapshot(
+        tmp_path / "s",
+        "A,BTC,1\nB,BTC,3\n",
+        "btc-cold,BTC,cold,customer,4\n",
+        "BTC,crypto,8,100\nJPY,fiat,0,1\n",
+    )
+    summary = compensate(snap, incident_at("2026-09-30T12:00:00Z", amount="2")).to_dict()
+    assert summary["payout_rows"] == 2
+    assert summary["unpaid_rows"] == [
+        {"reason": "no funding left for this row: its loss is part of the customers' shortfall", "rows": 2}
+    ]
+    haircut = compensate(snap, incident_at("2026-09-30T12:00:00Z", amount="2", policy="haircut")).to_dict()
+    assert [r["rows"] for r in haircut["unpaid_rows"]] == [2]
+    assert "IOU" in haircut["unpaid_rows"][0]["reason"]
+
+
+def test_an_incident_months_from_the_snapshot_is_warned_about(tmp_path):
+    snap = snapshot(
+        tmp_path / "s", "A,BTC,1\n", "btc-cold,BTC,cold,customer,1\n", "BTC,crypto,8,100\nJPY,fiat,0,1\n"
+    )
+    # the snapshot is as of 2026-09-30; an incident on 2026-05-31 is 122 days before it
+    (warning,) = compensate(snap, incident_at("2026-05-31T00:00:00Z")).warnings
+    assert "122 days before the snapshot (2026-09-30)" in warning
+    assert compensate(snap, incident_at("2026-10-15T00:00:00Z")).warnings == ()
+
+
+def test_cli_says_which_rows_pay_nothing_and_warns_of_an_old_snapshot(tmp_path):
+    root = tmp_path / "s"
+    snapshot(root, "A,BTC,1\nB,BTC,3\n", "btc-cold,BTC,cold,customer,4\n", "BTC,crypto,8,100\nJPY,fiat,0,1\n")
+    (tmp_path / "incident.yaml").write_text(
+        "id: t\ndetected_at: 2026-05-31T13:26:00+09:00\nkind: cold_wallet_hack\n"
+        "outflows:\n  - {wallet: btc-cold, asset: BTC, amount: '2'}\ncompensation: {policy: cash}\n"
+    )
+    args = [
+        "incident",
+        str(root),
+        "--incident",
+        str(tmp_path / "incident.yaml"),
+        "--ledger",
+        str(tmp_path / "l"),
+    ]
+    result = CliRunner().invoke(app, args, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "0 rows pay something and are the payouts; these pay nothing:" in text
+    assert "2 rows: no funding left for this row" in text
+    assert "warning: the incident (2026-05-31) is 121 days before the snapshot" in text
+    assert "0 payouts recorded" in text

@@ -12,7 +12,7 @@ from caspr.custody import custody_report, total_shortfall_value
 from caspr.rules.regime import Severity
 from caspr.snapshot.loader import load_snapshot
 from tests.conftest import FILES, write_snapshot
-from tests.rules.helpers import btc_snapshot
+from tests.rules.helpers import btc_snapshot, exchange_yaml, write
 
 
 def test_tiny_snapshot_reconciles_exactly(tiny):
@@ -42,23 +42,78 @@ def test_shortfall_and_excess_are_not_netted(tmp_path):
     assert total_shortfall_value(report) == Decimal(150_000)
 
 
-def test_custody_and_assess_agree_on_japanese_findings(tmp_path):
-    root = btc_snapshot(
-        tmp_path / "s",
-        jurisdiction="JP",
-        currency="JPY",
-        fiat_scale=0,
-        price="15000000",
-        hot="1.00000001",
-        cold="18.99999999",
-        guarantee="0.5",
+def jp_findings(report):
+    return {(f.rule, f.severity, f.message) for f in report.findings if f.rule.startswith("jp.")}
+
+
+def test_japanese_cold_limit_and_guarantee_computed_by_hand(tmp_path):
+    # BTC at ¥15,000,000. Customer wallets: hot 1, cold 15, custodian 4 = 20 BTC = ¥300,000,000.
+    # Ordinance 27(2): non-cold ≤ 5%: hot ¥15,000,000 = exactly 5.0000% of ¥300,000,000 -> passes.
+    # Custodian-held BTC counts as cold: without it the share would be 1/16 = 6.25%.
+    # PSA 63-11-2: guarantee 0.5 BTC < 1 BTC held hot -> short 0.5 BTC.
+    at_limit = load_snapshot(
+        btc_snapshot(
+            tmp_path / "a",
+            jurisdiction="JP",
+            currency="JPY",
+            fiat_scale=0,
+            price="15000000",
+            hot="1",
+            cold="15",
+            custodian="4",
+            guarantee="0.5",
+        )
     )
-    snapshot = load_snapshot(root)
-    custody = {(f.rule, f.message) for f in custody_report(snapshot).findings if f.rule.startswith("jp.")}
-    (jp,) = assess(snapshot, "jp-custody").assessments
-    assessed = {(f.rule, f.message) for f in jp.findings}
-    assert custody
-    assert custody <= assessed
+    report = custody_report(at_limit)
+    assert jp_findings(report) == {
+        (
+            "jp.ordinance.27(2)",
+            Severity.INFO,
+            "non-cold customer crypto 15000000 JPY = 5.0000% of 300000000 JPY (limit 5.00%)",
+        ),
+        (
+            "jp.psa.63-11-2",
+            Severity.BREACH,
+            "BTC: performance-guarantee crypto 0.5 < 1 held hot for customers (short 0.5 BTC)",
+        ),
+        ("jp.psa.63-11(1)", Severity.INFO, "JPY: customer money in trust 0 covers 0"),
+    }
+    (jp_method,) = [m for m in report.methods if m.regime == "jp-custody"]
+    assert jp_method.cold_share == Decimal("0.95")  # (15 + 4) / 20
+    assert jp_method.passed
+    # one satoshi more in the hot wallet (and owed): 1.00000001 × 15,000,000 = ¥15,000,000.15
+    # of ¥300,000,000.15 = 5.00000004...% -> a breach; the guarantee is short 0.50000001 BTC
+    over = load_snapshot(
+        btc_snapshot(
+            tmp_path / "b",
+            jurisdiction="JP",
+            currency="JPY",
+            fiat_scale=0,
+            price="15000000",
+            hot="1.00000001",
+            cold="15",
+            custodian="4",
+            guarantee="0.5",
+        )
+    )
+    report = custody_report(over)
+    assert jp_findings(report) == {
+        (
+            "jp.ordinance.27(2)",
+            Severity.BREACH,
+            "non-cold customer crypto 15000000 JPY = 5.0000% of 300000000 JPY (limit 5.00%)",
+        ),
+        (
+            "jp.psa.63-11-2",
+            Severity.BREACH,
+            "BTC: performance-guarantee crypto 0.5 < 1.00000001 held hot for customers (short 0.50000001 BTC)",
+        ),
+        ("jp.psa.63-11(1)", Severity.INFO, "JPY: customer money in trust 0 covers 0"),
+    }
+    assert not next(m for m in report.methods if m.regime == "jp-custody").passed
+    # assess reports the same Japanese findings (plus segregation, which custody reports as its own rule)
+    (jp,) = assess(over, "jp-custody").assessments
+    assert jp_findings(report) <= {(f.rule, f.severity, f.message) for f in jp.findings}
 
 
 def test_methods_differ_by_regime(tmp_path):
@@ -81,18 +136,58 @@ def test_methods_differ_by_regime(tmp_path):
     assert methods["bh-cbb"].passed
 
 
-def test_korea_uses_one_year_average_prices(tmp_path):
-    # hot 1 BTC, cold 4 BTC: by quantity 80% cold. Prices: BTC only; average over the year is what
-    # counts, and with a single asset the share is price-independent -> exactly 80%, passes.
-    prices = "date,asset,price\n2026-01-01,BTC,90\n2026-06-01,BTC,110\n"
-    root = btc_snapshot(
-        tmp_path / "s", jurisdiction="KR", currency="KRW", fiat_scale=0, price="100", hot="1", cold="4"
+def korea_snapshot(root, prices):
+    # customer wallets: BTC hot 1, cold 3; ETH cold 20. Snapshot prices BTC ₩100, ETH ₩10.
+    return write(
+        root,
+        {
+            "exchange.yaml": exchange_yaml("KR", "KRW", "custody", market="krw"),
+            "assets.csv": "asset,kind,scale,price\nBTC,crypto,8,100\nETH,crypto,18,10\nKRW,fiat,0,1\n",
+            "balances.csv": "account_id,asset,amount\nA1,BTC,4\nA1,ETH,20\n",
+            "wallets.csv": (
+                "wallet_id,asset,storage,owner,amount\n"
+                "btc-hot,BTC,hot,customer,1\nbtc-cold,BTC,cold,customer,3\neth-cold,ETH,cold,customer,20\n"
+            ),
+            "volumes.csv": "date,category,notional\n",
+            "insurance.yaml": "policies: []\n",
+            "reserve.yaml": "deposits: []\n",
+            "prices.csv": prices,
+        },
     )
-    (root / "prices.csv").write_text(prices)
-    report = custody_report(load_snapshot(root))
+
+
+def test_korea_values_holdings_at_one_year_average_prices(tmp_path):
+    # Window: as_of 2026-09-30 -> 2025-09-30 .. 2026-09-29; the rows on 2025-09-29 and on
+    # 2026-09-30 fall outside. Averages: BTC (150 + 250) / 2 = 200, ETH (4 + 6) / 2 = 5.
+    #   cold  = 3 × 200 + 20 × 5 = 700; total = 4 × 200 + 20 × 5 = 900 -> 77.7777% < 80%: breach.
+    # At the snapshot prices it would pass: (300 + 200) / (400 + 200) = 83.33%.
+    prices = (
+        "date,asset,price\n2025-09-29,BTC,10000\n2025-09-30,BTC,150\n2026-09-29,BTC,250\n"
+        "2026-09-30,BTC,10000\n2026-01-01,ETH,4\n2026-02-01,ETH,6\n"
+    )
+    report = custody_report(load_snapshot(korea_snapshot(tmp_path / "s", prices)))
+    (finding,) = [f for f in report.findings if f.rule == "kr.vaupa.cold"]
+    assert finding.severity is Severity.BREACH
+    assert finding.message == (
+        "cold wallets hold 77.7777% of users' virtual assets by economic value "
+        "(minimum 80.00%; one-year average prices)"
+    )
+    (kr,) = [m for m in report.methods if m.regime == "kr-vaupa"]
+    assert kr.cold_share == Decimal(700) / Decimal(900)
+    assert not kr.passed
+
+
+def test_korea_falls_back_to_the_snapshot_price_and_says_so(tmp_path):
+    # Only BTC has a history (average 200); ETH is valued at its snapshot price 10:
+    #   cold = 3 × 200 + 20 × 10 = 800; total = 4 × 200 + 200 = 1000 -> exactly 80%: passes.
+    prices = "date,asset,price\n2026-01-01,BTC,150\n2026-02-01,BTC,250\n"
+    report = custody_report(load_snapshot(korea_snapshot(tmp_path / "s", prices)))
     (finding,) = [f for f in report.findings if f.rule == "kr.vaupa.cold"]
     assert finding.severity is Severity.INFO
-    assert "one-year average prices" in finding.message
+    assert finding.message == (
+        "cold wallets hold 80.0000% of users' virtual assets by economic value "
+        "(minimum 80.00%; one-year average prices; snapshot prices for ETH)"
+    )
 
 
 def test_cli_custody_json_and_fail_on_breach(tmp_path):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
-import os
 
 import numpy as np
 import pytest
@@ -19,20 +18,15 @@ import pytest
 from caspr.custody import kernels, por
 from caspr.snapshot.loader import load_snapshot
 from tests.conftest import FILES, write_snapshot
+from tests.native import KERNEL_NAMES, PURE, REQUIRED, kernel_named, native, needs_native
 
-PURE = kernels.PurePython
-NATIVE = kernels.kernels()
-needs_native = pytest.mark.skipif(
-    NATIVE is PURE,
-    reason="the C extension caspr.custody._merkle was not compiled (no compiler or OpenSSL headers)",
-)
 TOP = 2**128 - 1
 
 
 def test_the_c_extension_is_built_where_ci_requires_it():
-    if os.environ.get("CASPR_REQUIRE_NATIVE") != "1":
+    if not REQUIRED:
         pytest.skip("CASPR_REQUIRE_NATIVE is not set (only CI requires the C extension)")
-    assert NATIVE is not PURE, "CI must build caspr.custody._merkle"
+    assert native() is not PURE, "CI must build caspr.custody._merkle"
     assert "C extension" in kernels.describe()
 
 
@@ -54,8 +48,14 @@ def test_ids_match_hashlib():
     offsets = np.cumsum([0] + [len(s) for s in strings]).astype(np.int64)
     expected = b"".join(hashlib.sha256(s).digest() for s in strings)
     assert PURE.ids(offsets, data, 1) == expected
-    if NATIVE is not PURE:
-        assert NATIVE.ids(offsets, data, 2) == expected
+
+
+@needs_native
+def test_c_ids_match_hashlib():
+    strings = [b"", b"A1", "顧客-42".encode(), b"x" * 300]
+    data = b"".join(strings)
+    offsets = np.cumsum([0] + [len(s) for s in strings]).astype(np.int64)
+    assert native().ids(offsets, data, 2) == b"".join(hashlib.sha256(s).digest() for s in strings)
 
 
 @needs_native
@@ -66,37 +66,39 @@ def test_leaves_and_levels_match_the_reference(rows):
     offsets, which, units = random_sparse(rng, rows, assets, big=True)
     nonces, id_hashes = rng.bytes(32 * rows), rng.bytes(32 * rows)
     prefix = por.LEAF_TAG + rng.bytes(32)
-    leaves = NATIVE.leaves(prefix, nonces, id_hashes, offsets, which, units, width, 2)
+    leaves = native().leaves(prefix, nonces, id_hashes, offsets, which, units, width, 2)
     assert leaves == PURE.leaves(prefix, nonces, id_hashes, offsets, which, units, width, 1)
     pad = rng.bytes(32)
     base = por.NODE_TAG + rng.bytes(32)
     for levels in (1, 2, 4):
         pads = rng.bytes(32 * levels)
-        hashes, values = NATIVE.block(base, leaves, offsets, which, units, pads, levels, width, 2)
+        hashes, values = native().block(base, leaves, offsets, which, units, pads, levels, width, 2)
         assert (hashes, values) == PURE.block(base, leaves, offsets, which, units, pads, levels, width, 1)
         assert len(hashes) == 32 * -(-rows // 2**levels)  # a partial last block is padded
     # a block is the levels one at a time, each with its own prefix and pad
     dense = kernels.expand(offsets, which, units, width).tobytes()
-    one = NATIVE.level(base + b"\x01", leaves, dense, pads[:32], width, 2)
-    two = NATIVE.level(base + b"\x02", *one, pads[32:64], width, 2)
-    assert NATIVE.block(base, leaves, offsets, which, units, pads[:64], 2, width, 2) == two
-    up = NATIVE.level(base + b"\x03", *two, pad, width, 2)
+    one = native().level(base + b"\x01", leaves, dense, pads[:32], width, 2)
+    two = native().level(base + b"\x02", *one, pads[32:64], width, 2)
+    assert native().block(base, leaves, offsets, which, units, pads[:64], 2, width, 2) == two
+    up = native().level(base + b"\x03", *two, pad, width, 2)
     assert up == PURE.level(base + b"\x03", *two, pad, width, 1)
 
 
-def test_a_parent_is_the_documented_hash_of_its_children():
+@pytest.mark.parametrize("name", KERNEL_NAMES)
+def test_a_parent_is_the_documented_hash_of_its_children(name):
     audit = hashlib.sha256(b"audit").digest()
     left, right = hashlib.sha256(b"L").digest(), hashlib.sha256(b"R").digest()
     left_values, right_values = [5, TOP - 5], [7, 5]
     values = por.encode_values(left_values) + por.encode_values(right_values)
-    for kernel in {PURE, NATIVE}:
-        hashes, sums = kernel.level(por.NODE_TAG + audit + b"\x03", left + right, values, b"\x00" * 32, 32, 1)
-        assert hashes == por.node_hash(audit, 3, left, left_values, right, right_values)
-        assert sums == por.encode_values([12, TOP])  # TOP - 5 + 5 = 2^128 - 1 exactly: no overflow
+    kernel = kernel_named(name)
+    hashes, sums = kernel.level(por.NODE_TAG + audit + b"\x03", left + right, values, b"\x00" * 32, 32, 1)
+    assert hashes == por.node_hash(audit, 3, left, left_values, right, right_values)
+    assert sums == por.encode_values([12, TOP])  # TOP - 5 + 5 = 2^128 - 1 exactly: no overflow
 
 
-@pytest.mark.parametrize("kernel", sorted({PURE, NATIVE}, key=str))
-def test_refusals(kernel):
+@pytest.mark.parametrize("name", KERNEL_NAMES)
+def test_refusals(name):
+    kernel = kernel_named(name)
     one, top = (1).to_bytes(16, "big"), TOP.to_bytes(16, "big")
     with pytest.raises(OverflowError):
         kernel.level(b"p", b"\x00" * 64, top + one, b"\x00" * 32, 16, 1)
@@ -120,7 +122,7 @@ def test_gather_and_take_put_rows_in_the_given_order(rows):
     rng = np.random.default_rng(rows + 1)  # seeded: replays
     offsets, which, units = random_sparse(rng, rows, 5)
     order = rng.permutation(rows).astype(np.int64)
-    moved = NATIVE.gather(order, offsets, which, units, 2)
+    moved = native().gather(order, offsets, which, units, 2)
     assert moved == PURE.gather(order, offsets, which, units, 1)
     # row p of the result is row order[p] of the input, entry for entry
     new_offsets = np.frombuffer(moved[0], np.int64)
@@ -134,11 +136,11 @@ def test_gather_and_take_put_rows_in_the_given_order(rows):
         == units[16 * offsets[a] : 16 * offsets[a + 1]]
     )
     hashes = rng.bytes(32 * rows)
-    taken = NATIVE.take(order, hashes, 32, 2)
+    taken = native().take(order, hashes, 32, 2)
     assert taken == PURE.take(order, hashes, 32, 1)
     assert taken[32 * p : 32 * p + 32] == hashes[32 * a : 32 * a + 32]
     with pytest.raises(ValueError, match="outside"):
-        NATIVE.take(np.array([rows], np.int64), hashes, 32, 1)
+        native().take(np.array([rows], np.int64), hashes, 32, 1)
 
 
 def decimal128(values):
@@ -146,8 +148,9 @@ def decimal128(values):
     return b"".join((v % 2**128).to_bytes(16, "little") for v in values)
 
 
-@pytest.mark.parametrize("kernel", sorted({PURE, NATIVE}, key=str))
-def test_scale_divides_exactly_or_refuses(kernel):
+@pytest.mark.parametrize("name", KERNEL_NAMES)
+def test_scale_divides_exactly_or_refuses(name):
+    kernel = kernel_named(name)
     # amounts at scale 18; asset 0 has scale 8 (divide by 10^10), asset 1 scale 18, asset 2 scale 0
     asset = np.array([0, 1, 2, 0, 2], dtype=np.int32)
     exponent = np.array([10, 0, 18], dtype=np.int32)
@@ -171,8 +174,9 @@ def test_scale_divides_exactly_or_refuses(kernel):
         kernel.scale(np.array([3], np.int32), exponent, decimal128([10**10]), 1)
 
 
-@pytest.mark.parametrize("kernel", sorted({PURE, NATIVE}, key=str))
-def test_scale_names_the_first_bad_row_across_threads(kernel):
+@pytest.mark.parametrize("name", KERNEL_NAMES)
+def test_scale_names_the_first_bad_row_across_threads(name):
+    kernel = kernel_named(name)
     # 10,000 rows split over two threads: bad rows in both halves, the first one is named
     rows = 10_000
     asset = np.zeros(rows, dtype=np.int32)
@@ -197,13 +201,14 @@ def test_scale_random_amounts_match_the_reference():
     amounts = [
         int(rng.integers(0, 2**40)) * 10 ** int(exponent[c]) * int(rng.integers(1, 2**20)) for c in asset
     ]
-    assert NATIVE.scale(asset, exponent, decimal128(amounts), 2) == PURE.scale(
+    assert native().scale(asset, exponent, decimal128(amounts), 2) == PURE.scale(
         asset, exponent, decimal128(amounts), 1
     )
 
 
-@pytest.mark.parametrize("kernel", sorted({PURE, NATIVE}, key=str))
-def test_shuffle_is_a_uniform_permutation(kernel):
+@pytest.mark.parametrize("name", KERNEL_NAMES)
+def test_shuffle_is_a_uniform_permutation(name):
+    kernel = kernel_named(name)
     assert kernel.shuffle(0) == b""
     assert np.frombuffer(kernel.shuffle(1), np.int64).tolist() == [0]
     big = np.frombuffer(kernel.shuffle(100_003), np.int64)
@@ -218,8 +223,9 @@ def test_shuffle_is_a_uniform_permutation(kernel):
     assert chi2 < 60  # p < 1e-4 for a fair shuffle; a biased one (e.g. j in [0, n)) lands far above
 
 
-@pytest.mark.parametrize("kernel", sorted({PURE, NATIVE}, key=str))
-def test_random_bytes_are_fresh(kernel):
+@pytest.mark.parametrize("name", KERNEL_NAMES)
+def test_random_bytes_are_fresh(name):
+    kernel = kernel_named(name)
     a, b = kernel.random(3 << 20, 2), kernel.random(3 << 20, 2)  # three chunks: both threads
     assert len(a) == len(b) == 3 << 20
     assert a != b
@@ -232,11 +238,12 @@ def test_random_bytes_are_fresh(kernel):
 def test_a_whole_build_is_byte_identical_in_c_and_in_python(tmp_path):
     from caspr.snapshot.generator import generate
 
+    native()  # fails under CASPR_REQUIRE_NATIVE=1 without the C kernels
     snap = load_snapshot(generate(tmp_path / "g", 5000, seed=9).out)
-    native = por.build(snap, tmp_path / "c", audit_id="a", seed=3)
+    c_build = por.build(snap, tmp_path / "c", audit_id="a", seed=3)
     pure = por.build(snap, tmp_path / "py", audit_id="a", seed=3, pure=True)
-    assert native.root == pure.root
-    assert native.kernels != pure.kernels
+    assert c_build.root == pure.root
+    assert c_build.kernels != pure.kernels
     names = sorted(p.name for p in (tmp_path / "c").iterdir())
     assert names == sorted(p.name for p in (tmp_path / "py").iterdir())
     for name in names:

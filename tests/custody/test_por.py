@@ -1,4 +1,4 @@
-"""caspr-por/1: every pitfall of research/por.md §6.3 against our own format."""
+"""caspr-por/1: every pitfall of published proof-of-liabilities designs (docs/por.md) against our own format."""
 
 from __future__ import annotations
 
@@ -7,18 +7,16 @@ import json
 import random
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from caspr.cli.main import app
 from caspr.custody import kernels, por
 from caspr.engine import Engine
+from caspr.errors import InvariantViolation
 from caspr.snapshot.loader import load_snapshot
 from tests.conftest import FILES, write_snapshot
-
-KERNELS = [kernels.kernels(pure=True)] + (
-    [kernels.kernels()] if kernels.kernels() is not kernels.PurePython else []
-)
 
 
 @pytest.fixture(scope="module")
@@ -161,19 +159,64 @@ def test_any_byte_of_a_proof_file_changed_is_rejected_or_harmless(tree):
     assert rejected > 300
 
 
-def test_parent_sum_max_attack_cannot_give_both_siblings_a_consistent_root():
-    # Two customers: A owes 5, B owes 3. The honest root totals 8. An exchange hiding
-    # liabilities would show the parent as max(5, 3) = 5, telling A its sibling holds 0
-    # and B its sibling holds 2. With both children's values inside the parent hash,
-    # the two forged paths imply two different roots, so one of them fails.
-    audit = por.audit_tag("audit", "ex", "2026-09-30", [{"code": "BTC", "scale": 8}])
-    nonce_a, nonce_b = b"\x01" * 32, b"\x02" * 32
-    leaf_a = por.leaf_hash(audit, nonce_a, "A", [5])
-    leaf_b = por.leaf_hash(audit, nonce_b, "B", [3])
-    honest = por.node_hash(audit, 1, leaf_a, [5], leaf_b, [3])
-    root_seen_by_a = por.node_hash(audit, 1, leaf_a, [5], leaf_b, [0])
-    root_seen_by_b = por.node_hash(audit, 1, leaf_a, [2], leaf_b, [3])
-    assert len({honest, root_seen_by_a, root_seen_by_b}) == 3
+def forge_root(document, sibling_values):
+    """What a dishonest exchange hands one customer: its sibling's value changed at level 0,
+    every hash above recomputed to match (the exchange knows every node), root totals adjusted."""
+    forged = copy.deepcopy(document)
+    forged["path"][0]["values"] = {c: str(v) for c, v in sibling_values.items()}
+    codes = [a["code"] for a in forged["assets"]]
+    audit = por.audit_tag(forged["audit_id"], forged["exchange"], forged["as_of"], forged["assets"])
+    values = [int(forged["balances"][c]) for c in codes]
+    current = por.leaf_hash(audit, bytes.fromhex(forged["nonce"]), forged["account_id"], values)
+    for level, step in enumerate(forged["path"]):
+        sibling, sibling_values_ = bytes.fromhex(step["hash"]), [int(step["values"][c]) for c in codes]
+        if (forged["leaf_index"] >> level) & 1:
+            current = por.node_hash(audit, level + 1, sibling, sibling_values_, current, values)
+        else:
+            current = por.node_hash(audit, level + 1, current, values, sibling, sibling_values_)
+        values = [a + b for a, b in zip(values, sibling_values_, strict=True)]
+    forged["root"] = {
+        "hash": current.hex(),
+        "totals": {c: str(v) for c, v in zip(codes, values, strict=True)},
+    }
+    return forged
+
+
+def test_parent_sum_max_attack_cannot_give_both_siblings_a_consistent_root(tmp_path):
+    # Two customers: A owes 5 BTC units, B owes 3; with two leaves they are siblings at level 0.
+    # The honest root totals 8. An exchange hiding liabilities publishes a root of max(5, 3) = 5,
+    # telling A its sibling holds 0 and B its sibling holds 2 (Ji & Chalkias' attack on
+    # Maxwell's tree). Each forged proof is self-consistent, but because every parent commits
+    # to both children's values, A's and B's forged paths lead to two different roots: one
+    # published root.json cannot verify both.
+    balances = "account_id,asset,amount\nA,BTC,0.00000005\nB,BTC,0.00000003\n"
+    snapshot = load_snapshot(
+        write_snapshot(
+            tmp_path / "s",
+            assets_csv="asset,kind,scale,price\nBTC,crypto,8,15000000\n",
+            balances_csv=balances,
+            wallets_csv="wallet_id,asset,storage,owner,amount\nbtc,BTC,cold,customer,0.00000008\n",
+            accounts_csv=None,
+        )
+    )
+    result = por.build(snapshot, tmp_path / "por", audit_id="max-attack", seed=11)
+    assert result.root["root"]["totals"] == {"BTC": "8"}
+    honest_a, honest_b = por.proof(tmp_path / "por", "A"), por.proof(tmp_path / "por", "B")
+    assert {honest_a["leaf_index"], honest_b["leaf_index"]} == {0, 1}
+    assert por.verify(honest_a, result.root).valid
+    assert por.verify(honest_b, result.root).valid
+    seen_by_a = forge_root(honest_a, {"BTC": 0})
+    seen_by_b = forge_root(honest_b, {"BTC": 2})
+    assert seen_by_a["root"]["totals"] == seen_by_b["root"]["totals"] == {"BTC": "5"}
+    # each forgery alone recomputes (a lone customer cannot tell), and the exchange publishes A's root
+    assert por.verify(seen_by_a).valid
+    assert por.verify(seen_by_b).valid
+    published = {**result.root, "root": seen_by_a["root"]}
+    assert por.verify(seen_by_a, published).valid
+    verdict = por.verify(seen_by_b, published)
+    assert not verdict.valid
+    assert verdict.reasons == ("root differs from the published root.json",)
+    assert seen_by_a["root"]["hash"] != seen_by_b["root"]["hash"]
 
 
 def test_values_and_sums_beyond_128_bits_are_rejected(tree):
@@ -187,7 +230,10 @@ def test_values_and_sums_beyond_128_bits_are_rejected(tree):
     # the builder refuses a tree whose per-asset sums overflow, in both kernels
     biggest = (2**128 - 1).to_bytes(16, "big")
     one = (1).to_bytes(16, "big")
-    for kernel in KERNELS:
+    for kernel in (
+        kernels.PurePython,
+        kernels.kernels(),
+    ):  # the C kernels too where built (test_kernels compares them)
         with pytest.raises(OverflowError):
             kernel.level(b"p", b"\x00" * 64, biggest + one, b"\x00" * 32, 16, 1)
         _hashes, values = kernel.level(b"p", b"\x00" * 64, biggest + bytes(16), b"\x00" * 32, 16, 1)
@@ -199,7 +245,12 @@ def test_leaf_and_node_are_domain_separated():
     # the same bytes hashed as a leaf body and as a node body never collide: the tags differ
     body = b"\x00" * 32
     assert por.sha256(por.LEAF_TAG + audit + body) != por.sha256(por.NODE_TAG + audit + body)
-    assert por.LEAF_TAG[0] != por.NODE_TAG[0] != por.EMPTY_TAG[0]
+    # three distinct one-byte tags (a chained != would never compare LEAF_TAG with EMPTY_TAG)
+    tags = (por.LEAF_TAG, por.NODE_TAG, por.EMPTY_TAG)
+    assert len({t[:1] for t in tags}) == 3
+    assert all(t[1:] == b"caspr-por/1" for t in tags)
+    # an empty subtree's hash is never a leaf hash of the same bytes
+    assert por.sha256(por.EMPTY_TAG + audit + body) != por.sha256(por.LEAF_TAG + audit + body)
 
 
 def test_big_tree_matches_engine_liabilities(tmp_path):
@@ -282,3 +333,46 @@ def test_a_rebuild_replaces_the_store_whole_and_a_failed_one_leaves_the_old(tmp_
     assert json.loads((out / "root.json").read_text()) == second.root
     assert por.proof(out, "A1")["audit_id"] == "second"
     assert [p.name for p in out.parent.iterdir()] == ["por"]  # no temporary folder left behind
+
+
+def test_a_kernel_that_loses_a_unit_stops_the_build_and_writes_nothing(tmp_path, monkeypatch):
+    # A bug in the hashing kernels (here: a level that drops one unit of the first asset) must
+    # not publish a root whose totals differ from the liabilities: the build checks the root
+    # against the ledger's own per-asset sums (caspr.invariants.check_por_totals) and stops
+    # before the store is put in place. Without that check, this tree would be published
+    # with BTC 175000000 against 175000001 owed.
+    real = kernels.PurePython.level
+
+    def lossy(prefix, hashes, values, pad, width, threads):
+        out_hashes, out_values = real(prefix, hashes, values, pad, width, threads)
+        first = int.from_bytes(out_values[:16], "big")
+        if prefix.endswith(bytes([16])) and first:  # the root level only
+            out_values = (first - 1).to_bytes(16, "big") + out_values[16:]
+        return out_hashes, out_values
+
+    monkeypatch.setattr(kernels.PurePython, "level", staticmethod(lossy))
+    root = write_snapshot(tmp_path / "s")
+    with pytest.raises(
+        InvariantViolation, match=r"por-root-totals.*BTC: root total 175000000 != liabilities 175000001"
+    ):
+        por.build(load_snapshot(root), tmp_path / "out", seed=1, pure=True)
+    assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]  # no half-built store left beside it
+
+
+def test_ledger_liabilities_are_exact_beyond_2_64():
+    # the sums the root is checked against: exact per asset, with values above 2^64 and many
+    # limbs set (3 entries of asset 0, 1 of asset 1, none of asset 2)
+    values = [2**127 - 1, 2**64 + 12345, 2**64 - 1, 7]
+    ledger = por.Ledger(
+        exchange="ex",
+        as_of="2026-09-30",
+        codes=["A", "B", "C"],
+        scales=[0, 8, 18],
+        holdings={},
+        ids=None,
+        offsets=None,
+        assets=np.array([0, 0, 1, 0], dtype=np.uint16),
+        units=np.array([[v >> 64, v & (2**64 - 1)] for v in values], dtype=np.uint64).astype(">u8"),
+    )
+    assert por.liabilities(ledger) == [2**127 - 1 + 2**64 + 12345 + 7, 2**64 - 1, 0]

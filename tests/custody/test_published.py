@@ -1,4 +1,5 @@
-"""OKX and Bitget verifiers: the conformance files from ../shared, tampering, and the attacks."""
+"""OKX and Bitget verifiers: OKX's published sample files (tests/published/okx, source and
+licence in its SOURCE.md), tampering, and the attacks."""
 
 from __future__ import annotations
 
@@ -11,10 +12,7 @@ import pytest
 
 from caspr.custody import published
 
-OKX = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "okx"
-pytestmark = pytest.mark.skipif(
-    not OKX.exists(), reason="../shared/conformance/okx is not beside the project"
-)
+OKX = Path(__file__).resolve().parents[1] / "published" / "okx"
 
 
 def okx_v1():

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from caspr.distribution import batches
-from caspr.errors import IdempotencyConflict
+from caspr.errors import IdempotencyConflict, InvariantViolation
 
 
 def payouts(n, amount="1"):
@@ -68,3 +68,24 @@ def test_a_run_killed_mid_way_then_rerun_records_each_payout_once(tmp_path):
     assert result.already == partial
     assert result.recorded == 20000 - partial
     assert batches.count(ledger) == 20000
+
+
+def test_the_ledger_is_reconciled_with_the_plan(tmp_path, monkeypatch):
+    # Σ recorded = Σ planned per run and asset. Planted bug: a conflict check that lets a changed
+    # amount through ("already there") would leave 3 BTC recorded for a plan paying 6; the
+    # reconciliation names the run and asset.
+    ledger = tmp_path / "ledger.sqlite"
+    batches.record(ledger, payouts(3))
+    monkeypatch.setattr(batches, "_same_or_conflict", lambda con, payout: None)
+    with pytest.raises(
+        InvariantViolation, match=r"ledger-equals-plan.*run1, BTC: recorded 3 but the plan pays 6"
+    ):
+        batches.record(ledger, payouts(3, amount="2"))
+
+
+def test_a_payout_of_the_run_that_the_plan_does_not_have_is_caught(tmp_path):
+    # An earlier plan recorded A999999 under the same run id; this plan does not pay it.
+    ledger = tmp_path / "ledger.sqlite"
+    batches.record(ledger, [batches.Payout("run1", "A999999", "BTC", "0.5", "R1", "round", "direct")])
+    with pytest.raises(InvariantViolation, match=r"recorded 3\.5 but the plan pays 3"):
+        batches.record(ledger, payouts(3))

@@ -68,13 +68,16 @@ def test_holds_keep_their_share_and_de_minimis_returns_to_the_pool(tmp_path):
     plan = Plan(de_minimis=Decimal(100), holds={"accounts": {"A": "sanctions list"}})
     result = distribute_in_kind(load_snapshot(root), plan)
     got = rows(result)
-    assert got[("A", "BTC")][1] == "1.00000000"
-    assert got[("B", "BTC")][1] == "1.00000000"
+    # held accounts are paid nothing: their share is in held_amount (issue #15: it was listed as paid)
+    held_amounts = {r["account_id"]: r["held_amount"] for r in result.rows.to_pylist()}
+    assert (got[("A", "BTC")][1], held_amounts["A"]) == ("0.00000000", "1.00000000")
+    assert (got[("B", "BTC")][1], held_amounts["B"]) == ("0.00000000", "1.00000000")
+    assert held_amounts["C"] == "0.00000000"
     # C's 0.000001 BTC is worth ¥15 < ¥100: not paid, it stays in the pool
     assert got[("C", "BTC")][1] == "0.00000000"
     (btc,) = [s for s in result.summaries if s.asset == "BTC"]
     assert btc.undistributed == 100
-    assert btc.held == 2 * 10**8
+    assert (btc.paid, btc.held) == (0, 2 * 10**8)  # paid + held + undistributed = pool
     assert dict(
         zip(result.holds["account_id"].to_pylist(), result.holds["reason"].to_pylist(), strict=True)
     ) == {"A": "sanctions list", "B": "kyc pending"}
@@ -114,7 +117,13 @@ def test_cli_writes_the_contracted_files_byte_identically(tmp_path):
     assert digests[0] == digests[1]
     with (tmp_path / "o1" / "distributions.csv").open() as handle:
         reader = csv.DictReader(handle)
-        assert reader.fieldnames == ["account_id", "asset", "claim_amount", "distributed_amount"]
+        assert reader.fieldnames == [
+            "account_id",
+            "asset",
+            "claim_amount",
+            "distributed_amount",
+            "held_amount",
+        ]
         table = list(reader)
     assert {(r["account_id"], r["distributed_amount"]) for r in table if r["asset"] == "BTC"} == {
         ("A", "8.00000000"),

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from decimal import Decimal
 
 import pytest
+from typer.testing import CliRunner
 
-from caspr.distribution.plan import Plan
+from caspr.cli.main import app
+from caspr.distribution.output import write_rounds
+from caspr.distribution.plan import Plan, Round, load_plan
 from caspr.distribution.rounds import distribute_rounds
-from caspr.errors import InputError
+from caspr.errors import InputError, InvariantViolation
 from caspr.snapshot.loader import load_snapshot
 from tests.distribution.helpers import snapshot
 
@@ -43,7 +47,7 @@ def test_mg3_base_fiat_first_then_early_lump_sum(tmp_path):
         mode="fiat",
         claim_prices={"USD": Decimal("111.43"), "BTC": Decimal("749318.83")},
         base_payment={"cap": 200000},
-        early_lump_sum={"percent": "0.21", "accounts": ["M3"]},
+        early_lump_sum={"percent": "21%", "accounts": ["M3"]},
     )
     result = distribute_rounds(snap, plan)
     claim = result.claims["M3"]
@@ -80,18 +84,67 @@ def ftx(tmp_path, balances, accounts=None):
     return load_snapshot(root)
 
 
-def test_fx1_convenience_class_at_120_percent(tmp_path):
-    # FX-1: 0.5 BTC × $16,871 (petition-date table) + $1,000 = $9,435.50 ≤ $50,000 → 120% = $11,322.60
+def test_fx1_convenience_class_paid_once_in_full(tmp_path):
+    # FX-1: 0.5 BTC × $16,871 (petition-date table) + $1,000 = $9,435.50 ≤ $50,000 → paid once at 100%.
+    # (FTX paid this class 120%, the 20% being post-petition interest: above the claim, refused below.)
     snap = ftx(tmp_path, "C1,BTC,0.5\nC1,USD,1000\n")
     plan = Plan(
         mode="fiat",
         claim_prices={"BTC": Decimal(16871)},
-        convenience={"cap": 50000, "percent": "1.20"},
-        rounds=[{"id": "R2", "date": "2025-05-30", "cumulative_percent": "0.72"}],
+        convenience={"cap": 50000, "percent": "100%"},
+        rounds=[{"id": "R2", "date": "2025-05-30", "cumulative_percent": "72%"}],
     )
     result = distribute_rounds(snap, plan)
     assert result.claims["C1"].total == Decimal("9435.50")
-    assert by_track(result, "C1") == {"convenience": Decimal("11322.60")}
+    assert by_track(result, "C1") == {"convenience": Decimal("9435.50")}
+
+
+@pytest.mark.parametrize(
+    ("field", "yaml_text", "message"),
+    [
+        # issue #15: "50" was read as a fraction (5,000%) and paid 50 times the claims
+        (
+            "rounds.0.cumulative_percent",
+            'rounds: [{id: R1, date: 2025-01-01, cumulative_percent: "50"}]',
+            "percent string",
+        ),
+        (
+            "rounds.0.cumulative_percent",
+            "rounds: [{id: R1, date: 2025-01-01, cumulative_percent: 0.5}]",
+            "percent string",
+        ),
+        (
+            "rounds.0.cumulative_percent",
+            'rounds: [{id: R1, date: 2025-01-01, cumulative_percent: "150%"}]',
+            "outside 0%-100%",
+        ),
+        (
+            "rounds.0.by_class.us",
+            'rounds: [{id: R1, date: 2025-01-01, cumulative_percent: "5%", by_class: {us: "-1%"}}]',
+            "outside",
+        ),
+        ("convenience.percent", 'convenience: {cap: 50000, percent: "120%"}', "outside 0%-100%"),
+        ("early_lump_sum.percent", 'early_lump_sum: {percent: "21"}', "percent string"),
+    ],
+)
+def test_percentages_outside_0_to_100_or_without_their_sign_are_refused(tmp_path, field, yaml_text, message):
+    path = tmp_path / "plan.yaml"
+    path.write_text(f"mode: fiat\n{yaml_text}\n")
+    with pytest.raises(InputError) as error:
+        load_plan(path)
+    (problem,) = error.value.problems
+    assert (problem.file, problem.column) == (str(path), field)
+    assert message in problem.message
+
+
+def test_percentages_are_written_back_with_their_sign():
+    plan = Plan(
+        rounds=[{"id": "R1", "date": "2025-01-01", "cumulative_percent": "4.5%", "by_class": {"us": "100%"}}]
+    )
+    assert plan.rounds[0].cumulative_percent == Decimal("0.045")
+    dumped = plan.model_dump(mode="json")["rounds"][0]
+    assert (dumped["cumulative_percent"], dumped["by_class"]) == ("4.5%", {"us": "100%"})
+    assert Plan.model_validate(plan.model_dump(mode="json")) == plan  # the summary's plan reads back
 
 
 def test_fx2_fx3_class_percentages_over_rounds(tmp_path):
@@ -105,14 +158,14 @@ def test_fx2_fx3_class_percentages_over_rounds(tmp_path):
             {
                 "id": "R2",
                 "date": "2025-05-30",
-                "cumulative_percent": "0.72",
-                "by_class": {"dotcom": "0.72", "us": "0.54"},
+                "cumulative_percent": "72%",
+                "by_class": {"dotcom": "72%", "us": "54%"},
             },
             {
                 "id": "R3",
                 "date": "2025-09-30",
-                "cumulative_percent": "0.78",
-                "by_class": {"dotcom": "0.78", "us": "0.94"},
+                "cumulative_percent": "78%",
+                "by_class": {"dotcom": "78%", "us": "94%"},
             },
         ],
     )
@@ -131,7 +184,7 @@ def test_ce1_payout_in_btc_at_the_distribution_reference_price(tmp_path):
         mode="fiat",
         payout_asset="BTC",
         payout_prices={"BTC": Decimal("118019.7455")},
-        rounds=[{"id": "third", "date": "2025-08-01", "cumulative_percent": "0.045"}],
+        rounds=[{"id": "third", "date": "2025-08-01", "cumulative_percent": "4.5%"}],
     )
     result = distribute_rounds(snap, plan)
     (payment,) = result.payments
@@ -149,8 +202,8 @@ def test_disputed_reserve_released_and_holds(tmp_path):
         mode="fiat",
         disputed={"Z": "proof of claim unreconciled"},
         rounds=[
-            {"id": "R1", "date": "2025-01-01", "cumulative_percent": "0.5"},
-            {"id": "R2", "date": "2025-06-01", "cumulative_percent": "0.8", "release_disputed": ["Z"]},
+            {"id": "R1", "date": "2025-01-01", "cumulative_percent": "50%"},
+            {"id": "R2", "date": "2025-06-01", "cumulative_percent": "80%", "release_disputed": ["Z"]},
         ],
     )
     result = distribute_rounds(snap, plan)
@@ -168,7 +221,7 @@ def test_unclaimed_payouts_are_forfeited_and_shared(tmp_path):
     plan = Plan(
         mode="fiat",
         unclaimed={"deadline": "2026-10-31", "accounts": ["G"]},
-        rounds=[{"id": "R1", "date": "2025-01-01", "cumulative_percent": "0.5"}],
+        rounds=[{"id": "R1", "date": "2025-01-01", "cumulative_percent": "50%"}],
     )
     result = distribute_rounds(snap, plan)
     assert result.totals()["forfeited"] == Decimal(500)
@@ -183,7 +236,7 @@ def test_plan_that_pays_more_than_the_estate_is_rejected(tmp_path):
     plan = Plan(
         mode="fiat",
         estate=Decimal(100),
-        rounds=[{"id": "R1", "date": "2025-01-01", "cumulative_percent": "0.5"}],
+        rounds=[{"id": "R1", "date": "2025-01-01", "cumulative_percent": "50%"}],
     )
     with pytest.raises(InputError, match="estate"):
         distribute_rounds(snap, plan)
@@ -194,9 +247,60 @@ def test_decreasing_rounds_are_rejected(tmp_path):
     plan = Plan(
         mode="fiat",
         rounds=[
-            {"id": "R1", "date": "2025-01-01", "cumulative_percent": "0.5"},
-            {"id": "R2", "date": "2025-02-01", "cumulative_percent": "0.4"},
+            {"id": "R1", "date": "2025-01-01", "cumulative_percent": "50%"},
+            {"id": "R2", "date": "2025-02-01", "cumulative_percent": "40%"},
         ],
     )
     with pytest.raises(InputError, match="must not decrease"):
         distribute_rounds(snap, plan)
+
+
+def test_fiat_invariants_hold_even_when_the_plan_check_is_bypassed(tmp_path):
+    # A plan built without validation (model_construct) asks for 5,000% of each claim, the unit mistake
+    # of issue #15; the invariant "no account above its claim" must stop the run on the fiat path too,
+    # with or without an estate (it used to depend on one).
+    snap = ftx(tmp_path, "A,USD,1000\nB,USD,500\n")
+    bad_round = Round.model_construct(
+        id="R1", date=dt.date(2025, 1, 1), cumulative_percent=Decimal(50), by_class={}, release_disputed=()
+    )
+    with pytest.raises(InvariantViolation, match="share-within-claim"):
+        distribute_rounds(
+            snap, Plan.model_construct(**{**dict(Plan()), "mode": "fiat", "rounds": (bad_round,)})
+        )
+
+
+def test_fiat_held_accounts_are_not_listed_as_paid(tmp_path):
+    # A $1,000 (verified) and K $1,000 (KYC pending), a 50% round: A is paid $500; K's $500 is reserved.
+    snap = ftx(tmp_path, "A,USD,1000\nK,USD,1000\n", accounts="A,verified,active\nK,pending,active\n")
+    plan = Plan(
+        mode="fiat",
+        estate=Decimal(2000),
+        rounds=[{"id": "R1", "date": "2025-01-01", "cumulative_percent": "50%"}],
+    )
+    result = distribute_rounds(snap, plan)
+    assert (result.paid("A"), result.held("A")) == (Decimal(500), Decimal(0))
+    assert (result.paid("K"), result.held("K")) == (Decimal(0), Decimal(500))
+    summary = result.to_dict()
+    # paid 500 + held 500 + undistributed 1,000 = estate 2,000
+    assert (summary["paid"], summary["held"], summary["undistributed"]) == ("500", "500", "1000")
+    write_rounds(tmp_path / "out", result, {})
+    with (tmp_path / "out" / "distributions.csv").open() as handle:
+        table = {r["account_id"]: (r["distributed_amount"], r["held_amount"]) for r in csv.DictReader(handle)}
+    assert table == {"A": ("500", "0"), "K": ("0", "500")}
+
+
+def test_cli_refuses_a_percentage_without_its_sign_and_writes_nothing(tmp_path):
+    # issue #15's plan: cumulative_percent "50" then "80" paid ¥509bn against ¥7.7bn of claims, exit 0
+    root = snapshot(tmp_path / "s", "A,JPY,1000\n", "cold,BTC,cold,customer,0\n", assets=JPY_ASSETS)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        'mode: fiat\nrounds: [{id: R1, date: 2025-01-01, cumulative_percent: "50"},'
+        ' {id: R2, date: 2025-06-01, cumulative_percent: "80"}]\n'
+    )
+    out = tmp_path / "o"
+    result = CliRunner().invoke(app, ["distribute", str(root), "--plan", str(plan), "--out", str(out)])
+    assert result.exit_code == 2
+    message = " ".join(result.output.split())
+    assert f"{plan}, column rounds.0.cumulative_percent" in message
+    assert "rounds.1.cumulative_percent" in message
+    assert not out.exists()

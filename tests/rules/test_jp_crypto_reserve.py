@@ -17,6 +17,7 @@ from caspr.assess import assess
 from caspr.citation import Status
 from caspr.snapshot.loader import load_snapshot
 from tests.conftest import FILES, write_snapshot
+from tests.rules.helpers import write
 
 
 def reserve(root, overrides=None):
@@ -71,11 +72,65 @@ def test_expired_or_affiliated_policy_does_not_count(tmp_path):
     assert a.insurance == 0
 
 
-def test_a_large_japanese_exchange_lands_in_the_reported_range(tmp_path):
-    from caspr.snapshot.generator import generate
+MID = {
+    "exchange.yaml": FILES["exchange.yaml"].replace("tiny-jp", "mid-jp")
+    + '  incident_losses_3y: "30000001"\n',
+    "assets.csv": "asset,kind,scale,price\nBTC,crypto,8,10000000\nETH,crypto,18,400000\nJPY,fiat,0,1\n",
+    "balances.csv": "account_id,asset,amount\nA1,BTC,200\nA2,ETH,1500\n",
+    "wallets.csv": (
+        "wallet_id,asset,storage,owner,amount\n"
+        "btc-hot,BTC,hot,customer,10\n"
+        "btc-cold,BTC,cold,customer,190\n"
+        "eth-cold,ETH,cold,customer,1000\n"
+        "eth-cust,ETH,custodian,customer,500\n"
+        "btc-own,BTC,hot,company,7\n"
+    ),
+    "volumes.csv": (
+        "date,category,notional\n"
+        "2025-09-29,spot,999999999999\n"  # the day before the window: not counted
+        "2026-03-01,spot,60000000000\n"
+        "2026-09-29,spot,40000000000\n"
+        "2026-05-01,margin,20000000000\n"
+        "2026-05-01,derivative,10000000000\n"
+        "2026-05-01,otc,1000000000\n"
+        "2026-09-30,otc,999999999999\n"  # as_of itself: not counted
+    ),
+    "insurance.yaml": FILES["insurance.yaml"]
+    .replace('"1000000"', '"100000000"')
+    .replace('"10000"', '"1000000"'),
+    "reserve.yaml": FILES["reserve.yaml"].replace('"500000"', '"40000000"')
+    + '  - id: g1\n    form: bank_guarantee\n    amount: "10000000"\n    currency: JPY\n    held_at: Example Bank\n',
+}
 
-    out = generate(tmp_path / "jp", 200_000, seed=3).out
-    a = reserve(out)
-    # ¥2-40bn reported for large securities firms (regulation.md §1.2); at 200k accounts the
-    # exchange is a fifth of the 1M-account "large" size, so expect ≥ ¥0.4bn and scale ~linearly
-    assert Decimal(400_000_000) < a.requirement.amount < Decimal(8_000_000_000)
+
+def test_a_mid_sized_exchange_computed_by_hand(tmp_path):
+    # Every component binds above the floor; the arithmetic, with the proposed defaults:
+    #   volume  spot (60bn + 40bn) × 0.0005 = 50,000,000; margin 20bn × 0.0002 = 4,000,000;
+    #           derivative 10bn × 0.0002 = 2,000,000; otc ("other") 1bn × 0.0003 = 300,000
+    #           = 56,300,000 (rows on 2025-09-29 and on as_of are outside the window)
+    #   custody hot 10 BTC × ¥10,000,000 = 100,000,000 × 0.25 = 25,000,000
+    #           cold 190 BTC × 10,000,000 + (1000 cold + 500 custodian) ETH × 400,000
+    #              = 1,900,000,000 + 600,000,000 = 2,500,000,000 × 0.01 = 25,000,000
+    #           (the company's own 7 BTC hot are not customer crypto)
+    #   incident 1 × 30,000,001 ÷ 3 = 10,000,000.333…
+    #   computed 116,300,000.333… > floor 50,000,000 -> rounded up: 116,300,001
+    # funding: cash trust 40,000,000 (the bank guarantee is not a reserve) + insurance
+    #   min(100,000,000 − 1,000,000, floor(0.5 × 116,300,001) = 58,150,000) = 58,150,000
+    #   = 98,150,000 < 116,300,001: short 18,150,001
+    a = reserve(write(tmp_path / "mid", MID))
+    volume, custody, incident = a.requirement.children
+    assert {c.name: c.amount for c in volume.children} == {
+        "volume derivative": Decimal(2_000_000),
+        "volume margin": Decimal(4_000_000),
+        "volume otc": Decimal(300_000),
+        "volume spot": Decimal(50_000_000),
+    }
+    assert volume.amount == Decimal(56_300_000)
+    assert [c.amount for c in custody.children] == [Decimal(25_000_000), Decimal(25_000_000)]
+    assert incident.amount == Decimal(30_000_001) / 3
+    assert a.requirement.amount == Decimal(116_300_001)
+    assert a.reserve == Decimal(40_000_000)
+    assert a.insurance == Decimal(58_150_000)
+    assert a.funding.amount == Decimal(98_150_000)
+    (breach,) = a.breaches
+    assert breach.message == "funded 98150000 < required 116300001 JPY (short 18150001)"

@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from caspr import payouts
 from caspr.api import jobs
 from caspr.assess import assess
 from caspr.errors import CasprError, InputError
@@ -79,7 +80,7 @@ class SnapshotIn(BaseModel):
 
 
 class PayoutIn(BaseModel):
-    """A payout to record (the id is derived: run, account, asset)."""
+    """A payout to record (the id is derived: exchange, snapshot, run, account, asset, source)."""
 
     model_config = ConfigDict(extra="forbid")
     exchange_id: str = Field(min_length=1, max_length=100)
@@ -88,6 +89,8 @@ class PayoutIn(BaseModel):
     asset: str = Field(min_length=1, max_length=20)
     amount: str = Field(pattern=r"^(0|[1-9][0-9]{0,19})(\.[0-9]{1,18})?$")
     source: str = Field(default="direct", max_length=50)
+    snapshot_id: int | None = Field(default=None, ge=1, le=2**62)
+    """The snapshot the payout was computed from (part of its id); none for a manual payout."""
 
 
 class DistributionIn(BaseModel):
@@ -114,14 +117,6 @@ class CalibrationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     coverage: str = Field(pattern=r"^0(\.[0-9]{1,6})?$|^1$")
     by: str = Field(default="value", pattern="^(value|count)$")
-
-
-def _content_hash(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.iterdir() if p.is_file()):
-        digest.update(path.name.encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
 
 
 def _payout_json(p: m.Payout) -> dict[str, Any]:
@@ -299,6 +294,7 @@ def create_app(url: str | None = None) -> FastAPI:  # noqa: PLR0915 - the routes
         """Register a snapshot folder on the server (validated first; nothing stored if invalid)."""
         folder = Path(body.path)
         try:
+            digest = payouts.snapshot_digest(folder)
             snapshot = load_snapshot(folder)
         except InputError as error:
             raise ProblemError(
@@ -320,7 +316,7 @@ def create_app(url: str | None = None) -> FastAPI:  # noqa: PLR0915 - the routes
             row = m.Snapshot(
                 exchange_id=snapshot.exchange.id,
                 path=str(folder.resolve()),
-                content_hash=_content_hash(folder),
+                content_hash=digest,
                 as_of=snapshot.exchange.as_of,
             )
             session.add(row)
@@ -408,9 +404,15 @@ def create_app(url: str | None = None) -> FastAPI:  # noqa: PLR0915 - the routes
             amount = Decimal(body.amount)
         except InvalidOperation as exc:
             raise ProblemError(422, "Invalid amount", body.amount) from exc
-        payout_id = hashlib.sha256(
-            json.dumps([body.run_id, body.account_id, body.asset]).encode()
-        ).hexdigest()[:32]
+        snapshot_digest = ""
+        if body.snapshot_id is not None:
+            with factory() as session:
+                snap = session.get(m.Snapshot, body.snapshot_id)
+            if snap is None or snap.exchange_id != body.exchange_id:
+                raise ProblemError(404, "Not found", f"no snapshot {body.snapshot_id}")
+            snapshot_digest = snap.content_hash
+        scope = payouts.Scope(body.exchange_id, snapshot_digest, body.run_id)
+        payout_id = payouts.payout_id(scope, body.account_id, body.asset, "direct", body.source)
 
         def work(session: Session) -> tuple[int, dict[str, Any]]:
             if session.get(m.Exchange, body.exchange_id) is None:
@@ -430,11 +432,7 @@ def create_app(url: str | None = None) -> FastAPI:  # noqa: PLR0915 - the routes
                 )
                 session.flush()  # a concurrent twin fails here with IntegrityError, answered below
                 return 201, _payout_json(session.get(m.Payout, payout_id))  # type: ignore[arg-type]
-            if (
-                existing.amount != amount
-                or existing.source != body.source
-                or existing.exchange_id != body.exchange_id
-            ):
+            if existing.amount != amount or existing.exchange_id != body.exchange_id:
                 raise ProblemError(
                     409, "Conflict", f"payout {payout_id} already recorded with a different body"
                 )
@@ -502,10 +500,10 @@ def create_app(url: str | None = None) -> FastAPI:  # noqa: PLR0915 - the routes
         try:
             from caspr.distribution.plan import Plan  # noqa: PLC0415
 
-            Plan.model_validate(body.plan)
+            plan = Plan.model_validate(body.plan)
         except ValueError as exc:
             raise ProblemError(422, "Invalid plan", str(exc).splitlines()[0]) from exc
-        run_id = f"snapshot-{snapshot_id}-" + payload_hash(body.plan)[:12]
+        run_id = payouts.run_id(row.exchange_id, row.content_hash, {"plan": plan.model_dump(mode="json")})
         return start_job(request, who, idempotency_key, body.model_dump(), row, "distribution", run_id)
 
     @app.post("/api/v1/snapshots/{snapshot_id}/incidents", status_code=202)
@@ -524,7 +522,9 @@ def create_app(url: str | None = None) -> FastAPI:  # noqa: PLR0915 - the routes
             incident = Incident.model_validate(body.incident)
         except ValueError as exc:
             raise ProblemError(422, "Invalid incident", str(exc).splitlines()[0]) from exc
-        run_id = f"incident-{incident.id}"[:100]
+        if len(incident.id) > 100:
+            raise ProblemError(422, "Invalid incident", "incident.id: at most 100 characters")
+        run_id = incident.id
         return start_job(request, who, idempotency_key, body.model_dump(mode="json"), row, "incident", run_id)
 
     @app.get("/api/v1/jobs/{job_id}")
@@ -536,6 +536,7 @@ def create_app(url: str | None = None) -> FastAPI:  # noqa: PLR0915 - the routes
             raise ProblemError(404, "Not found", f"no job {job_id}")
         may_read_exchange(who, job.exchange_id)
         result = json.loads(job.detail) if job.status == "done" and job.detail else None
+        error = json.loads(job.detail) if job.status == "failed" and job.detail else None
         return {
             "job_id": job.id,
             "kind": job.kind,
@@ -543,7 +544,7 @@ def create_app(url: str | None = None) -> FastAPI:  # noqa: PLR0915 - the routes
             "status": job.status,
             "done": job.done,
             "total": job.total,
-            "detail": None if result is not None else job.detail,
+            "error": error,
             "result": result,
         }
 

@@ -22,7 +22,6 @@ figure that reaches a report is rounded explicitly.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,8 +142,3 @@ def fit(exchanges_at_risk: int = EXCHANGES_AT_RISK) -> LossModel:
         usd_tail_ks_p=tail_p,
         usd_body_ks_p=body_p,
     )
-
-
-def today() -> dt.date:
-    """The model's reference date (for reports)."""
-    return dt.date(LAST_YEAR, 12, 31)

@@ -16,7 +16,7 @@ from caspr.distribution.inkind import InKindResult, distribute_in_kind
 from caspr.distribution.output import write_in_kind, write_rounds
 from caspr.distribution.plan import Mode, load_plan
 from caspr.distribution.rounds import RoundsResult, distribute_rounds
-from caspr.distribution.runs import distribution_payouts, plan_run_id
+from caspr.distribution.runs import distribution_payouts, plan_scope
 from caspr.errors import InputError
 
 
@@ -51,7 +51,7 @@ def distribute_command(
     summary = json.loads((out / "summary.json").read_text())
     if ledger is not None:
         recorded = batches.record(
-            ledger, distribution_payouts(plan_run_id(snapshot, plan), result, plan.successor or "direct")
+            ledger, distribution_payouts(plan_scope(snapshot, plan), result, plan.successor or "direct")
         )
         summary["ledger"] = {"path": str(ledger), "recorded": recorded.recorded, "already": recorded.already}
     distribution_report(report_file, summary, result, snapshot, plan, language)

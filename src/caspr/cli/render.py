@@ -285,7 +285,7 @@ def distribution_view(summary: dict[str, Any]) -> Group:
             "asset",
             "pool",
             "claims",
-            "distributed",
+            "paid",
             "held",
             "undistributed",
             "recovery",
@@ -297,7 +297,7 @@ def distribution_view(summary: dict[str, Any]) -> Group:
                 a["asset"],
                 a["pool"],
                 a["claims"],
-                a["distributed"],
+                a["paid"],
                 a["held"],
                 a["undistributed"],
                 percent(Decimal(a["recovery_ratio"]), Decimal(1), 4),
@@ -312,11 +312,10 @@ def distribution_view(summary: dict[str, Any]) -> Group:
         for key in (
             "estate",
             "claims",
-            "distributed",
             "paid",
             "held",
-            "forfeited",
             "undistributed",
+            "forfeited",
             "recovery_ratio",
             "final_percent",
         ):
@@ -376,6 +375,24 @@ def compensation_view(summary: dict[str, Any]) -> Group:
         waterfall,
         Text(f"payout plan: {summary['payout_rows']:,} rows (one per customer and asset)"),
     ]
+    unpaid = summary.get("unpaid_rows", [])
+    if unpaid:
+        paying = summary["payout_rows"] - sum(u["rows"] for u in unpaid)
+        parts.append(Text(f"  {paying:,} rows pay something and are the payouts; these pay nothing:"))
+        parts.extend(Text(f"  {u['rows']:,} rows: {u['reason']}") for u in unpaid)
+    rounding = summary.get("loss_rounding", {})
+    for asset, r in rounding.get("assets", {}).items():
+        if Decimal(r["rounded_off"]):
+            parts.append(
+                Text(
+                    f"{asset} loss value {r['exact']} {cur} rounded once to {r['rounded']} "
+                    f"({r['rounded_off']} rounded off)",
+                    style="dim",
+                )
+            )
+    if rounding:
+        parts.append(Text(f"rounding: {rounding['rule']}", style="dim"))
+    parts.extend(Text(f"warning: {w}", style="yellow") for w in summary.get("warnings", []))
     for regime, need in summary["replenishment"].items():
         parts.append(
             Text(

@@ -725,6 +725,66 @@ static int node_row(job *j, EVP_MD_CTX *ctx, unsigned char *msg, Py_ssize_t row)
                   j->out_hash + row * HASH, j->out_values + row * w);
 }
 
+/* ----------------------------------------------------------------------------------- */
+/* Debug builds only (compiled with -DCASPR_DEBUG, see docs/por.md): after `level` and
+ * `block`, the per-asset sums of what went in equal those of what came out, so a kernel
+ * that loses or creates a unit stops with the invariant's name instead of publishing a
+ * wrong root. Release builds rely on the build's own root check (por.liabilities). */
+#ifdef CASPR_DEBUG
+#define MAX_DEBUG_ASSETS 4096
+
+/* Add `rows` dense rows of values into sums[]; 1 when a sum passes 2^128 - 1. */
+static int dense_sums(const unsigned char *values, Py_ssize_t rows, size_t width, u128 *sums) {
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        for (size_t k = 0; k < width / VALUE; k++) {
+            u128 x = sums[k];
+            sums[k] += load_be128(values + (size_t)r * width + k * VALUE);
+            if (sums[k] < x) return 1;
+        }
+    }
+    return 0;
+}
+
+/* Add the sparse entries (asset index, 16-byte unit) into sums[]; 1 on overflow. */
+static int sparse_sums(const uint16_t *assets, const unsigned char *units, Py_ssize_t k, u128 *sums) {
+    for (Py_ssize_t e = 0; e < k; e++) {
+        u128 x = sums[assets[e]];
+        sums[assets[e]] += load_be128(units + (size_t)e * VALUE);
+        if (sums[assets[e]] < x) return 1;
+    }
+    return 0;
+}
+
+/* -1 with SystemError naming the invariant when the two sums differ for some asset. */
+static int check_conserved(const char *where, const u128 *in, const u128 *out, size_t assets) {
+    for (size_t a = 0; a < assets; a++) {
+        if (in[a] != out[a]) {
+            PyErr_Format(PyExc_SystemError, "invariant %s-conserves-sums violated: asset %zu", where, a);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int debug_level(const unsigned char *in, Py_ssize_t c, const unsigned char *out, Py_ssize_t m,
+                       size_t width) {
+    size_t assets = width / VALUE;
+    if (assets > MAX_DEBUG_ASSETS) return 0;
+    u128 before[MAX_DEBUG_ASSETS] = {0}, after[MAX_DEBUG_ASSETS] = {0};
+    if (dense_sums(in, c, width, before) || dense_sums(out, m, width, after)) return 0; /* sums too big: the root level refuses them */
+    return check_conserved("level", before, after, assets);
+}
+
+static int debug_block(const uint16_t *assets_of, const unsigned char *units, Py_ssize_t k,
+                       const unsigned char *out, Py_ssize_t m, size_t width) {
+    size_t assets = width / VALUE;
+    if (assets > MAX_DEBUG_ASSETS) return 0;
+    u128 before[MAX_DEBUG_ASSETS] = {0}, after[MAX_DEBUG_ASSETS] = {0};
+    if (sparse_sums(assets_of, units, k, before) || dense_sums(out, m, width, after)) return 0;
+    return check_conserved("block", before, after, assets);
+}
+#endif
+
 static PyObject *py_level(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_buffer prefix, hashes, values, pad;
     Py_ssize_t width;
@@ -753,6 +813,11 @@ static PyObject *py_level(PyObject *Py_UNUSED(self), PyObject *args) {
     j.out_hash = (unsigned char *)PyBytes_AS_STRING(out_h);
     j.out_values = (unsigned char *)PyBytes_AS_STRING(out_v);
     if (run_threads(&j, m, threads) == 0) result = PyTuple_Pack(2, out_h, out_v);
+#ifdef CASPR_DEBUG
+    if (result != NULL &&
+        debug_level(values.buf, c, (const unsigned char *)PyBytes_AS_STRING(out_v), m, (size_t)width))
+        Py_CLEAR(result);
+#endif
 done:
     Py_XDECREF(out_h);
     Py_XDECREF(out_v);
@@ -843,6 +908,11 @@ static PyObject *py_block(PyObject *Py_UNUSED(self), PyObject *args) {
     j.out_hash = (unsigned char *)PyBytes_AS_STRING(out_h);
     j.out_values = (unsigned char *)PyBytes_AS_STRING(out_v);
     if (run_threads(&j, m, threads) == 0) result = PyTuple_Pack(2, out_h, out_v);
+#ifdef CASPR_DEBUG
+    if (result != NULL && debug_block(assets.buf, units.buf, assets.len / 2,
+                                      (const unsigned char *)PyBytes_AS_STRING(out_v), m, (size_t)width))
+        Py_CLEAR(result);
+#endif
 done:
     Py_XDECREF(out_h);
     Py_XDECREF(out_v);

@@ -35,7 +35,6 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -50,8 +49,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from caspr.atomic import swap_in
 from caspr.custody import kernels
 from caspr.engine import Engine
+from caspr.invariants import check_por_totals
 from caspr.money import canonical
 from caspr.snapshot.loader import Snapshot
 from caspr.units import decimal_limbs
@@ -239,6 +240,29 @@ def read(snapshot: Snapshot, pure: bool = False) -> Ledger:
     )
 
 
+def liabilities(ledger: Ledger) -> list[int]:
+    """Σ of every customer's balance per asset, in minor units, straight from the ledger.
+
+    Computed apart from the tree, so that the root's totals can be checked against it: the
+    kernels that gather, hash and sum the leaves must not lose or create a unit
+    (:func:`caspr.invariants.check_por_totals`). Exact and fast: each 16-byte value is cut
+    into 16-bit limbs, and a per-asset ``bincount`` of limbs below 2^16 stays below 2^53
+    (exact in its float64 sums) for up to 2^37 entries.
+    """
+    count = len(ledger.codes)
+    words = np.ascontiguousarray(ledger.units, dtype=">u8").reshape(-1, 2)  # [hi, lo] per entry
+    limbs = words.view(">u2").reshape(-1, 8)  # 16-bit limbs, most significant first
+    which = np.asarray(ledger.assets, dtype=np.intp)
+    totals = [0] * count
+    first = 0 if words[:, 0].any() else 4  # no value reaches 2^64: skip the high word's limbs
+    for column in range(first, 8):
+        sums = np.bincount(which, weights=limbs[:, column].astype(np.float64), minlength=count)
+        shift = 16 * (7 - column)
+        for a in range(count):
+            totals[a] += int(sums[a]) << shift
+    return totals
+
+
 def _string_buffers(strings: Any) -> tuple[Any, Any]:
     """int64 offsets and the data buffer of an Arrow string array."""
     strings = strings.cast(pa.large_string())
@@ -368,29 +392,15 @@ def build_tree(
             for job in written:
                 job.result()  # raises what a write raised
         totals = [int.from_bytes(values[i : i + VALUE_BYTES], "big") for i in range(0, width, VALUE_BYTES)]
+        check_por_totals(ledger.codes, totals, liabilities(ledger))  # before anything is in place
         (work / "empty.json").write_text(json.dumps([h.hex() for h in empties]))
         root = _root_document(ledger, audit_id, height, hashes, totals)
         (work / "root.json").write_text(json.dumps(root, indent=2, ensure_ascii=False) + "\n")
-        _swap_in(work, out)
+        swap_in(work, out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return BuildResult(out, root, n, hashed, kernels.describe(pure))
-
-
-def _swap_in(work: Path, out: Path) -> None:
-    """Put the finished store ``work`` at ``out``.
-
-    A store already there is set aside first and deleted only once the new one is in place,
-    so a crash at any point leaves one of the two whole.
-    """
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.replaced.", dir=out.parent))
-        os.replace(out, old / out.name)
-    os.replace(work, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _root_document(

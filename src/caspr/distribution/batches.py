@@ -1,21 +1,25 @@
 """Payout batches recorded idempotently in a ledger (SQLite, one transaction per batch).
 
-Every payout has a deterministic id: SHA-256 of the run id, account, asset, round and
-track. Recording the same payout again is a no-op; the same id with a different body is
-rejected with :class:`~caspr.errors.IdempotencyConflict` naming the field. A run killed
+Every payout has a deterministic id from :func:`caspr.payouts.payout_id` (exchange,
+snapshot digest, run, account, asset, round, track). Recording the same payout again is a
+no-op; the same id with a different body is rejected with
+:class:`~caspr.errors.IdempotencyConflict` naming the field. A run killed
 at any point leaves whole batches behind, so a rerun records each payout exactly once.
+
+After recording, the ledger is reconciled with the plan (issue #16, invariants where money
+moves): for every run and asset, Σ amounts in the ledger = Σ amounts planned, exactly.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
-from caspr.errors import IdempotencyConflict
+from caspr import payouts
+from caspr.errors import IdempotencyConflict, InvariantViolation
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS payouts (
@@ -44,12 +48,18 @@ class Payout:
     round: str
     track: str
     channel: str
+    id: str = ""
+    """The id from :mod:`caspr.payouts` (scoped by exchange and snapshot); when empty, derived
+    there from the run alone."""
 
     @property
     def payout_id(self) -> str:
         """Deterministic: the same payout of the same run always has the same id."""
-        key = json.dumps([self.run_id, self.account_id, self.asset, self.round, self.track])
-        return hashlib.sha256(key.encode()).hexdigest()[:32]
+        if self.id:
+            return self.id
+        return payouts.payout_id(
+            payouts.Scope("", "", self.run_id), self.account_id, self.asset, self.round, self.track
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +98,9 @@ def record(path: Path, payouts: Iterable[Payout], batch_size: int = 10_000) -> R
     """
     con = connect(path)
     recorded = already = 0
+    planned: dict[tuple[str, str], Decimal] = {}
     try:
-        for number, chunk in enumerate(_chunks(payouts, batch_size)):
+        for number, chunk in enumerate(_chunks(_summed(payouts, planned), batch_size)):
             con.execute("BEGIN IMMEDIATE")
             try:
                 for payout in chunk:
@@ -104,9 +115,38 @@ def record(path: Path, payouts: Iterable[Payout], batch_size: int = 10_000) -> R
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+        check_ledger(con, planned)
     finally:
         con.close()
     return RecordResult(recorded, already)
+
+
+def _summed(payouts: Iterable[Payout], planned: dict[tuple[str, str], Decimal]) -> Iterator[Payout]:
+    """Pass the payouts through, adding each amount to its (run, asset) total."""
+    for payout in payouts:
+        key = (payout.run_id, payout.asset)
+        planned[key] = planned.get(key, Decimal(0)) + Decimal(payout.amount)
+        yield payout
+
+
+def check_ledger(con: sqlite3.Connection, planned: dict[tuple[str, str], Decimal]) -> None:
+    """Σ recorded = Σ planned for every run and asset of the plan just recorded.
+
+    Raises:
+        InvariantViolation: ``ledger-equals-plan``, naming the run and asset (a payout of the run
+            that the plan does not have, or a recorded amount that differs from the plan's).
+    """
+    runs = sorted({run for run, _ in planned})
+    recorded: dict[tuple[str, str], Decimal] = {}
+    for run in runs:
+        for asset, amount in con.execute("SELECT asset, amount FROM payouts WHERE run_id = ?", (run,)):
+            recorded[(run, asset)] = recorded.get((run, asset), Decimal(0)) + Decimal(amount)
+    for key in sorted(set(planned) | set(recorded)):
+        want, got = planned.get(key, Decimal(0)), recorded.get(key, Decimal(0))
+        if want != got:
+            raise InvariantViolation(
+                "ledger-equals-plan", f"run {key[0]}, {key[1]}: recorded {got} but the plan pays {want}"
+            )
 
 
 def _same_or_conflict(con: sqlite3.Connection, payout: Payout) -> None:

@@ -41,8 +41,10 @@ class AssetSummary:
     scale: int
     pool: int
     claims: int
-    distributed: int
+    paid: int
+    """Paid now (held accounts excluded)."""
     held: int
+    """Allocated to held accounts: reserved, not paid."""
     undistributed: int
     accounts: int
     bonus_units: int
@@ -50,8 +52,9 @@ class AssetSummary:
 
     @property
     def recovery_ratio(self) -> Decimal:
-        """Distributed over claims (1 when there are no claims)."""
-        return Decimal(self.distributed) / Decimal(self.claims) if self.claims else Decimal(1)
+        """Allocated (paid + held) over claims (1 when there are no claims)."""
+        allocated = self.paid + self.held
+        return Decimal(allocated) / Decimal(self.claims) if self.claims else Decimal(1)
 
     def to_dict(self) -> dict[str, Any]:
         """Decimal strings at the asset's scale, and the ratio to 8 places."""
@@ -63,7 +66,7 @@ class AssetSummary:
             "asset": self.asset,
             "pool": units(self.pool),
             "claims": units(self.claims),
-            "distributed": units(self.distributed),
+            "paid": units(self.paid),
             "held": units(self.held),
             "undistributed": units(self.undistributed),
             "accounts": self.accounts,
@@ -80,7 +83,8 @@ class InKindResult:
     record_date: dt.date
     summaries: tuple[AssetSummary, ...]
     rows: pa.Table
-    """account_id, asset, claim_amount (text), distributed_amount (text), held (bool)."""
+    """account_id, asset, claim_amount, distributed_amount (paid now), held_amount (reserved), as
+    text; held (bool)."""
     holds: pa.Table
     """account_id, reason."""
     rounding: str
@@ -150,21 +154,24 @@ def distribute_in_kind(snapshot: Snapshot, plan: Plan, engine: Engine | None = N
             de_minimis = int(small.sum())
             shares = np.where(small, 0, shares).astype(shares.dtype)
         held = held_flags[index]
-        share_array = shares.astype(object)
-        distributed = int(share_array.sum()) if len(shares) else 0
+        zero = np.zeros(1, dtype=shares.dtype)
+        paid = np.where(held, zero, shares).astype(shares.dtype)  # a held share is reserved, not paid
+        reserved = np.where(held, shares, zero).astype(shares.dtype)
+        total_paid = int(paid.astype(object).sum()) if len(paid) else 0
+        total_held = int(reserved.astype(object).sum()) if len(reserved) else 0
         summary = AssetSummary(
             code,
             asset.scale,
             pool,
             int(np.asarray(claims, dtype=object).sum()) if len(claims) else 0,
-            distributed,
-            int(share_array[held].sum()) if held.any() else 0,
-            pool - distributed,
+            total_paid,
+            total_held,
+            pool - total_paid - total_held,
             len(claims),
             allocation.bonus_units,
             de_minimis,
         )
-        check_distribution(code, pool, claims, shares, summary.undistributed)
+        check_distribution(code, pool, claims, paid, reserved, summary.undistributed, held)
         summaries.append(summary)
         tables.append(
             pa.table(
@@ -172,7 +179,8 @@ def distribute_in_kind(snapshot: Snapshot, plan: Plan, engine: Engine | None = N
                     "account_id": accounts.take(take),
                     "asset": asset_column.take(take),
                     "claim": units_decimal(claims, asset.scale),
-                    "distributed": units_decimal(shares, asset.scale),
+                    "distributed": units_decimal(paid, asset.scale),
+                    "held_amount": units_decimal(reserved, asset.scale),
                     "held": pa.array(held, pa.bool_()),
                 }
             )
@@ -205,11 +213,19 @@ def _as_text(tables: list[pa.Table]) -> pa.Table:
         con.register(f"t{i}", table)
         parts.append(
             f"SELECT account_id, asset, CAST(claim AS VARCHAR) AS claim_amount, "
-            f"CAST(distributed AS VARCHAR) AS distributed_amount, held FROM t{i}"
+            f"CAST(distributed AS VARCHAR) AS distributed_amount, "
+            f"CAST(held_amount AS VARCHAR) AS held_amount, held FROM t{i}"
         )
     if not parts:
         return pa.table(
-            {"account_id": [], "asset": [], "claim_amount": [], "distributed_amount": [], "held": []}
+            {
+                "account_id": [],
+                "asset": [],
+                "claim_amount": [],
+                "distributed_amount": [],
+                "held_amount": [],
+                "held": [],
+            }
         )
     con.execute("SET preserve_insertion_order = true")
     query = " UNION ALL ".join(parts) + " ORDER BY account_id, asset"
@@ -223,14 +239,15 @@ def _with_cash(snapshot: Snapshot, plan: Plan, result: InKindResult) -> InKindRe
     scale = fiat.scale if fiat else 0
     shortfall: dict[str, Decimal] = {}
     rows = result.rows
-    for account, asset, claim, paid in zip(
+    for account, asset, claim, paid, held in zip(
         rows["account_id"].to_pylist(),
         rows["asset"].to_pylist(),
         rows["claim_amount"].to_pylist(),
         rows["distributed_amount"].to_pylist(),
+        rows["held_amount"].to_pylist(),
         strict=True,
     ):
-        missing = (Decimal(claim) - Decimal(paid)) * snapshot.assets[asset].price
+        missing = (Decimal(claim) - Decimal(paid) - Decimal(held)) * snapshot.assets[asset].price
         if missing > 0:
             shortfall[account] = shortfall.get(account, Decimal(0)) + missing
     weights = {a: int(v * Decimal(10) ** scale) for a, v in shortfall.items()}

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from caspr.atomic import atomic_folder
 from caspr.distribution.inkind import InKindResult
 from caspr.distribution.rounds import RoundsResult
 from caspr.money import canonical
+
+INVARIANTS = [
+    "paid + held + undistributed = pool (per asset; fiat: the estate, when the plan gives one)",
+    "no account above its claim (paid + held <= claim)",
+    "holds unpaid (a held account's allocation is in held_amount, never in distributed_amount)",
+    "no negative amount",
+]
+"""Checked on every run before anything is written (:func:`caspr.invariants.check_distribution`)."""
 
 
 def summary_document(result: InKindResult, plan: dict[str, Any]) -> dict[str, Any]:
@@ -27,23 +34,17 @@ def summary_document(result: InKindResult, plan: dict[str, Any]) -> dict[str, An
         "assets": [s.to_dict() for s in result.summaries],
         "held_accounts": result.holds.num_rows,
         "cash_proceeds": {a: canonical(v) for a, v in sorted(result.cash.items())},
-        "invariants": [
-            "distributed + undistributed = pool, per asset",
-            "no account above its claim",
-            "no negative amount",
-        ],
+        "invariants": INVARIANTS,
         "plan": plan,
     }
 
 
 def write_in_kind(out: Path, result: InKindResult, plan: dict[str, Any]) -> None:
     """OUT/distributions.csv, holds.csv, summary.json and summary.csv, atomically."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     options = pacsv.WriteOptions(quoting_style="needed")
-    try:
+    with atomic_folder(out) as work:
         pacsv.write_csv(
-            result.rows.select(["account_id", "asset", "claim_amount", "distributed_amount"]),
+            result.rows.select(["account_id", "asset", "claim_amount", "distributed_amount", "held_amount"]),
             work / "distributions.csv",
             write_options=options,
         )
@@ -52,30 +53,29 @@ def write_in_kind(out: Path, result: InKindResult, plan: dict[str, Any]) -> None
         (work / "summary.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         pacsv.write_csv(pa.Table.from_pylist(document["assets"]), work / "summary.csv", write_options=options)
         if result.cash:
+            held = set(result.holds["account_id"].to_pylist())
+            accounts = sorted(result.cash)
             pacsv.write_csv(
                 pa.table(
                     {
-                        "account_id": sorted(result.cash),
-                        "cash_amount": [canonical(result.cash[a]) for a in sorted(result.cash)],
+                        "account_id": accounts,
+                        "cash_amount": [
+                            canonical(Decimal(0) if a in held else result.cash[a]) for a in accounts
+                        ],
+                        "held_amount": [
+                            canonical(result.cash[a] if a in held else Decimal(0)) for a in accounts
+                        ],
                     }
                 ),
                 work / "cash.csv",
                 write_options=options,
             )
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(work, out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
 
 
 def write_rounds(out: Path, result: RoundsResult, plan: dict[str, Any]) -> None:
     """Fiat mode: distributions.csv (claims valued), payments.csv, summary.json, atomically."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     options = pacsv.WriteOptions(quoting_style="needed")
-    try:
+    with atomic_folder(out) as work:
         accounts = sorted(result.claims)
         pacsv.write_csv(
             pa.table(
@@ -83,7 +83,8 @@ def write_rounds(out: Path, result: RoundsResult, plan: dict[str, Any]) -> None:
                     "account_id": accounts,
                     "asset": [result.currency] * len(accounts),
                     "claim_amount": [canonical(result.claims[a].total) for a in accounts],
-                    "distributed_amount": [canonical(result.entitled(a)) for a in accounts],
+                    "distributed_amount": [canonical(result.paid(a)) for a in accounts],
+                    "held_amount": [canonical(result.held(a)) for a in accounts],
                 }
             ),
             work / "distributions.csv",
@@ -106,11 +107,5 @@ def write_rounds(out: Path, result: RoundsResult, plan: dict[str, Any]) -> None:
             work / "payments.csv",
             write_options=options,
         )
-        document = {**result.to_dict(), "plan": plan}
+        document = {**result.to_dict(), "invariants": INVARIANTS, "plan": plan}
         (work / "summary.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(work, out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise

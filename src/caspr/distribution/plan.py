@@ -13,11 +13,48 @@ import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError
 
 from caspr.errors import InputError, Problem
 from caspr.yamltext import load_yaml
+
+PERCENT_RULE = "every percentage in a plan is a percent string from 0% to 100%, with its sign: '72%', '4.5%'"
+
+
+def _percent(value: Any) -> Decimal:
+    """``'72%'`` → ``Decimal('0.72')``; anything else, or outside 0%–100%, is refused.
+
+    One unit for every percentage of a plan (issue #15: ``cumulative_percent: "50"`` read as a
+    fraction paid 50 times the claims). The sign is required so that a plan written as a
+    fraction (``"0.72"``) or a bare number (``"50"``) is refused instead of read in the other unit.
+    """
+    text = value.strip() if isinstance(value, str) else None
+    if text is None or not text.endswith("%"):
+        msg = (
+            f"{value!r} is not a percent string: write a percentage from 0% to 100% with its sign, e.g. '72%'"
+        )
+        raise ValueError(msg)
+    try:
+        fraction = Decimal(text[:-1].strip()) / 100
+    except ArithmeticError as exc:
+        msg = f"{value!r} is not a percentage"
+        raise ValueError(msg) from exc
+    if not fraction.is_finite() or not Decimal(0) <= fraction <= Decimal(1):
+        msg = f"{value!r} is outside 0%-100%: no account is paid more than its claim"
+        raise ValueError(msg)
+    return fraction
+
+
+def percent_text(fraction: Decimal) -> str:
+    """``Decimal('0.72')`` → ``'72%'`` (how a plan writes it)."""
+    text = format((fraction * 100).normalize(), "f")
+    return f"{text}%"
+
+
+Percent = Annotated[Decimal, BeforeValidator(_percent), PlainSerializer(percent_text, return_type=str)]
+"""A percentage in a plan: written ``'72%'`` (0%–100%), held as the fraction 0.72."""
 
 
 class Rounding(StrEnum):
@@ -58,7 +95,7 @@ class BasePayment(_Model):
 class EarlyLumpSum(_Model):
     """Mt. Gox ELSR: a fixed share of the claim left after the base payment; waives the rest."""
 
-    percent: Decimal = Field(gt=0, le=1)
+    percent: Percent
     accounts: tuple[str, ...] = ()
 
 
@@ -66,7 +103,7 @@ class Convenience(_Model):
     """FTX/Celsius: claims up to a cap paid once at a fixed percentage, out of later rounds."""
 
     cap: Decimal = Field(gt=0)
-    percent: Decimal = Field(gt=0)
+    percent: Percent
 
 
 class Round(_Model):
@@ -74,8 +111,8 @@ class Round(_Model):
 
     id: str
     date: dt.date
-    cumulative_percent: Decimal = Field(gt=0)
-    by_class: dict[str, Decimal] = Field(default_factory=dict)
+    cumulative_percent: Percent
+    by_class: dict[str, Percent] = Field(default_factory=dict)
     """Cumulative percentage per claim class (FTX: Dotcom 72%, US 54%); others use ``cumulative_percent``."""
     release_disputed: tuple[str, ...] = ()
     """Disputed accounts allowed by this round: their reserve is paid out."""

@@ -28,6 +28,7 @@ unit, the sub-unit remainder staying with the estate):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
@@ -36,10 +37,10 @@ import numpy as np
 
 from caspr.distribution.allocation import allocate
 from caspr.distribution.inkind import hold_reasons
-from caspr.distribution.plan import Plan, Round
+from caspr.distribution.plan import Plan, Round, percent_text
 from caspr.engine import Engine
 from caspr.errors import InputError, Problem
-from caspr.invariants import check_cumulative
+from caspr.invariants import check_cumulative, check_distribution
 from caspr.money import AssetKind, canonical, quantize
 from caspr.snapshot.loader import Snapshot
 
@@ -89,37 +90,53 @@ class RoundsResult:
     final_percent: Decimal | None
     notes: tuple[str, ...]
 
+    @functools.cached_property
+    def allocations(self) -> dict[str, tuple[Decimal, Decimal]]:
+        """Account id → (paid, held), forfeited payments excluded; one pass over the payments."""
+        out: dict[str, list[Decimal]] = {}
+        for p in self.payments:
+            if p.status == "forfeited":
+                continue
+            slot = out.setdefault(p.account_id, [Decimal(0), Decimal(0)])
+            slot[0 if p.status == "paid" else 1] += p.amount
+        return {a: (v[0], v[1]) for a, v in out.items()}
+
+    def paid(self, account: str) -> Decimal:
+        """What ``account`` is paid (held and forfeited payments excluded)."""
+        return self.allocations.get(account, (Decimal(0), Decimal(0)))[0]
+
+    def held(self, account: str) -> Decimal:
+        """What is reserved for ``account`` while it is held (KYC, sanctions, dispute)."""
+        return self.allocations.get(account, (Decimal(0), Decimal(0)))[1]
+
     def entitled(self, account: str) -> Decimal:
         """Everything allocated to ``account`` (paid or reserved), less what was forfeited."""
-        return sum(
-            (p.amount for p in self.payments if p.account_id == account and p.status != "forfeited"),
-            Decimal(0),
-        )
+        paid, held = self.allocations.get(account, (Decimal(0), Decimal(0)))
+        return paid + held
 
     def totals(self) -> dict[str, Decimal]:
-        """Paid, held, forfeited and redistributed totals."""
+        """Paid, held and forfeited totals."""
         out = {"paid": Decimal(0), "held": Decimal(0), "forfeited": Decimal(0)}
         for p in self.payments:
             out[p.status] += p.amount
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """summary.json for fiat mode."""
+        """summary.json for fiat mode: paid, held and undistributed apart."""
         totals = self.totals()
         claims = sum((c.total for c in self.claims.values()), Decimal(0))
-        distributed = totals["paid"] + totals["held"]
+        allocated = totals["paid"] + totals["held"]
         return {
             "mode": "fiat",
             "currency": self.currency,
-            "estate": canonical(self.estate),
+            "estate": canonical(self.estate) if self.estate else None,
             "claims": canonical(claims),
-            "distributed": canonical(distributed),
             "paid": canonical(totals["paid"]),
             "held": canonical(totals["held"]),
+            "undistributed": canonical(self.estate - allocated) if self.estate else None,
             "forfeited": canonical(totals["forfeited"]),
-            "undistributed": canonical(self.estate - distributed) if self.estate else None,
-            "recovery_ratio": canonical(round(distributed / claims, 8)) if claims else "1",
-            "final_percent": canonical(self.final_percent) if self.final_percent is not None else None,
+            "recovery_ratio": canonical(round(allocated / claims, 8)) if claims else "1",
+            "final_percent": percent_text(self.final_percent) if self.final_percent is not None else None,
             "rounding": ROUNDS_RULE,
             "notes": list(self.notes),
         }
@@ -144,6 +161,8 @@ class _Ledger:
         self.plan, self.scale, self.currency, self.holds = plan, scale, currency, holds
         self.payments: list[Payment] = []
         self.cumulative: dict[str, list[int]] = {}
+        self.rows: dict[str, list[int]] = {}
+        """Account id → the indices of its payments (a release touches only its own)."""
 
     def floor(self, value: Decimal) -> Decimal:
         return quantize(value, self.scale, ROUND_FLOOR)
@@ -160,6 +179,7 @@ class _Ledger:
             asset = self.plan.payout_asset
             price = self.plan.payout_prices[asset]
             units = quantize(amount / price, 8, ROUND_FLOOR)
+        self.rows.setdefault(account, []).append(len(self.payments))
         self.payments.append(
             Payment(
                 account,
@@ -185,9 +205,9 @@ def _released(p: Payment, round_: Round) -> Payment:
 def _release(ledger: _Ledger, account: str, round_: Round) -> None:
     """A disputed claim allowed in ``round_``: its reserved payments are paid in that round."""
     ledger.holds.pop(account, None)
-    ledger.payments = [
-        _released(p, round_) if p.account_id == account and p.status == "held" else p for p in ledger.payments
-    ]
+    for i in ledger.rows.get(account, ()):
+        if ledger.payments[i].status == "held":
+            ledger.payments[i] = _released(ledger.payments[i], round_)
 
 
 def _round_percent(round_: Round, account_class: str) -> Decimal:
@@ -246,7 +266,25 @@ def distribute_rounds(snapshot: Snapshot, plan: Plan, engine: Engine | None = No
         currency, scale, claims, tuple(ledger.payments), plan.estate, final_percent, tuple(notes)
     )
     _check_estate(result)
+    never_released = {a for a in holds if a not in plan.disputed}
+    _check_invariants(result, set(ledger.holds) | never_released)
     return result
+
+
+def _check_invariants(result: RoundsResult, held_accounts: set[str]) -> None:
+    """The distribution invariants over every account, in minor units.
+
+    Issue #15: a plan paid 50× the claims because this path checked nothing without an estate.
+    """
+    unit = Decimal(1).scaleb(-result.scale)
+    accounts = sorted(result.claims)
+    claims = [int(quantize(result.claims[a].total, result.scale, ROUND_FLOOR) / unit) for a in accounts]
+    paid = [int(result.paid(a) / unit) for a in accounts]
+    held = [int(result.held(a) / unit) for a in accounts]
+    pool = int(quantize(result.estate, result.scale, ROUND_FLOOR) / unit) if result.estate else None
+    undistributed = pool - sum(paid) - sum(held) if pool is not None else 0
+    flags = np.array([a in held_accounts for a in accounts], dtype=bool)
+    check_distribution(result.currency, pool, claims, paid, held, undistributed, flags)
 
 
 def _pay_rounds(
@@ -259,7 +297,13 @@ def _pay_rounds(
         owed = sum(remaining.values(), Decimal(0))
         final_percent = min(Decimal(1), max(Decimal(0), (plan.estate - spent) / owed)) if owed else Decimal(1)
         final_percent = quantize(final_percent, 10, ROUND_FLOOR)
-        rounds = [Round(id="final", date=plan.record_date or dt.date.max, cumulative_percent=final_percent)]
+        rounds = [
+            Round.model_construct(
+                id="final",
+                date=plan.record_date or dt.date.max,
+                cumulative_percent=final_percent,
+            )
+        ]
         notes.append(f"one final round at {canonical(final_percent)} of the claims left after base payments")
     released: set[str] = set()
     paid: dict[str, Decimal] = dict.fromkeys(remaining, Decimal(0))
@@ -303,15 +347,17 @@ def _forfeit_unclaimed(plan: Plan, ledger: _Ledger, remaining: dict[str, Decimal
             kept.append(p)
     ledger.payments = kept
     others = sorted(a for a in remaining if a not in gone)
-    owed = {
-        a: remaining[a]
-        - sum((p.amount for p in kept if p.account_id == a and p.track == "round"), Decimal(0))
-        for a in others
-    }
+    paid_in_rounds: dict[str, Decimal] = {}
+    for p in kept:  # one pass (issue #15: a scan per account made fiat mode quadratic)
+        if p.track == "round":
+            paid_in_rounds[p.account_id] = paid_in_rounds.get(p.account_id, Decimal(0)) + p.amount
+    owed = {a: remaining[a] - paid_in_rounds.get(a, Decimal(0)) for a in others}
     unit = Decimal(1).scaleb(-ledger.scale)
     weights = [int(max(owed[a], Decimal(0)) / unit) for a in others]
     shares = allocate(int(forfeited / unit), weights, np.arange(len(others))).shares
-    deadline = Round(id="redistribution", date=plan.unclaimed.deadline, cumulative_percent=Decimal(1))
+    deadline = Round.model_construct(
+        id="redistribution", date=plan.unclaimed.deadline, cumulative_percent=Decimal(1)
+    )
     for account, share in zip(others, shares, strict=True):
         if share:
             ledger.pay(account, deadline, "redistribution", share * unit)

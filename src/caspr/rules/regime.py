@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from caspr.citation import Citation, Status
 from caspr.component import Component
 from caspr.engine import Exposure
+from caspr.invariants import check_funding
 from caspr.money import canonical, quantize
 from caspr.params import ParameterView, ParamValue
 from caspr.snapshot.loader import Snapshot
@@ -139,7 +140,15 @@ def assessment(
     insurance: Decimal,
     findings: list[Finding],
 ) -> Assessment:
-    """A regime's :class:`Assessment`, with the parameters it used and those a reform overrode."""
+    """A regime's :class:`Assessment`, with the parameters it used and those a reform overrode.
+
+    Every regime's answer passes here, so the funding invariant is asserted once for all:
+    the funding components add up to the total (:func:`caspr.invariants.check_funding`).
+
+    Raises:
+        InvariantViolation: the funding does not add up (a bug in the regime, never the input).
+    """
+    check_funding(regime.id, funding, reserve, insurance)
     return Assessment(
         regime.id,
         regime.title,
@@ -158,11 +167,6 @@ def assessment(
 def ratio_text(value: Decimal, places: int = 4) -> str:
     """A ratio as a plain decimal string floored to ``places`` (for inputs and messages)."""
     return f"{quantize(value, places, ROUND_FLOOR):f}"
-
-
-def money_text(value: Decimal) -> str:
-    """An exact amount as a plain decimal string (no exponent, no trailing zeros)."""
-    return canonical(value)
 
 
 def zero_requirement(currency: str, reason: str, citation: Citation | None) -> Component:

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
@@ -28,6 +25,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import yaml
 
+from caspr.atomic import atomic_folder
 from caspr.money import AssetKind, quantize
 from caspr.snapshot.profiles import CRYPTO_UNIVERSE, FIAT_SCALE, PROFILES, USD_FX, Profile
 
@@ -234,16 +232,8 @@ def generate(
     if out.exists() and any(out.iterdir()) and not force:
         msg = f"{out} exists and is not empty (use --force to replace it)"
         raise ValueError(msg)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_folder(out) as work:
         result = _write_all(work, accounts, seed, profile, fmt, as_of, hot_share, progress)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(work, out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     return GenerationResult(out, result.accounts, result.balance_rows, result.totals)
 
 

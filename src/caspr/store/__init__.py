@@ -11,8 +11,9 @@ import datetime as dt
 import hashlib
 import json
 import os
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,23 @@ def make_engine(url: str | None = None) -> Engine:
 
         return engine
     return create_engine(resolved, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+POSTGRES_BIND_LIMIT = 65535
+"""PostgreSQL's wire protocol counts bind parameters in 16 bits."""
+
+
+def max_bind_parameters(bind: Any) -> int:
+    """How many bind parameters one statement may carry on this database.
+
+    SQLite's limit is set when it is compiled (999 before 3.32, 32766 after, sometimes
+    more); it is read from the connection. PostgreSQL's is 65535.
+    """
+    if bind.dialect.name != "sqlite":
+        return POSTGRES_BIND_LIMIT
+    with bind.connect() if isinstance(bind, Engine) else nullcontext(bind) as connection:
+        raw: Any = connection.connection.dbapi_connection
+        return int(raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
 
 
 def upgrade(engine: Engine) -> None:

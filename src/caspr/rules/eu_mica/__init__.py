@@ -21,7 +21,7 @@ from caspr.component import Component
 from caspr.money import AssetKind, canonical, round_credit, round_requirement
 from caspr.params import ParameterView
 from caspr.reserve import PolicyConditions, insurance_credit
-from caspr.rules.regime import Assessment, Context, Finding, Severity, assessment, money_text
+from caspr.rules.regime import Assessment, Context, Finding, Severity, assessment
 from caspr.snapshot.schema import Cover, Licence
 
 MICA_URL = "https://eur-lex.europa.eu/eli/reg/2023/1114/oj"
@@ -62,7 +62,7 @@ class EuMica:
             own,
             ctx.currency,
             "financials.own_funds",
-            inputs=(("own_funds", money_text(own)),),
+            inputs=(("own_funds", canonical(own)),),
             citation=ART_67,
         )
         conditions = PolicyConditions(
@@ -92,8 +92,8 @@ class EuMica:
                 Finding(
                     "eu.mica.67(1)",
                     Severity.BREACH,
-                    f"own funds and insurance {money_text(funding.amount)} < required "
-                    f"{money_text(requirement.amount)} EUR",
+                    f"own funds and insurance {canonical(funding.amount)} < required "
+                    f"{canonical(requirement.amount)} EUR",
                     ART_67,
                 )
             )
@@ -122,7 +122,7 @@ def own_funds_requirement(ctx: Context, params: ParameterView) -> Component:
             quarter,
             ctx.currency,
             "share × preceding year's fixed overheads",
-            inputs=(("fixed_overheads_prev_year", money_text(overheads)), ("share", money_text(share.value))),
+            inputs=(("fixed_overheads_prev_year", canonical(overheads)), ("share", canonical(share.value))),
             citation=share.citation,
         ),
     )

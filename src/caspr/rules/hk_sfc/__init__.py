@@ -15,10 +15,10 @@ from pathlib import Path
 
 from caspr.citation import Citation, Status
 from caspr.component import Component
-from caspr.money import round_requirement
+from caspr.money import canonical, round_requirement
 from caspr.params import ParameterView
 from caspr.reserve import PolicyConditions, deposit_credit, insurance_credit
-from caspr.rules.regime import Assessment, Context, Finding, Severity, assessment, money_text, ratio_text
+from caspr.rules.regime import Assessment, Context, Finding, Severity, assessment, ratio_text
 from caspr.snapshot.schema import Cover, DepositForm
 
 GUIDELINES = Citation(
@@ -76,8 +76,8 @@ class HkSfc:
                 Finding(
                     "hk.sfc.compensation",
                     Severity.BREACH,
-                    f"arrangement {money_text(funding.amount)} < required "
-                    f"{money_text(requirement.amount)} {ctx.currency}",
+                    f"arrangement {canonical(funding.amount)} < required "
+                    f"{canonical(requirement.amount)} {ctx.currency}",
                     GUIDELINES,
                 )
             )
@@ -95,7 +95,7 @@ def arrangement_requirement(ctx: Context, params: ParameterView) -> Component:
             hot * hot_share.value,
             ctx.currency,
             "value × cover share",
-            inputs=(("value", money_text(hot)), ("share", money_text(hot_share.value))),
+            inputs=(("value", canonical(hot)), ("share", canonical(hot_share.value))),
             citation=hot_share.citation,
         ),
         Component(
@@ -103,7 +103,7 @@ def arrangement_requirement(ctx: Context, params: ParameterView) -> Component:
             cold * cold_share_param.value,
             ctx.currency,
             "value × cover share",
-            inputs=(("value", money_text(cold)), ("share", money_text(cold_share_param.value))),
+            inputs=(("value", canonical(cold)), ("share", canonical(cold_share_param.value))),
             citation=cold_share_param.citation,
         ),
     )

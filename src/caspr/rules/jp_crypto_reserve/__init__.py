@@ -24,7 +24,7 @@ from pathlib import Path
 
 from caspr.citation import Citation, Status
 from caspr.component import Component
-from caspr.money import round_credit, round_requirement, total_of
+from caspr.money import canonical, round_credit, round_requirement, total_of
 from caspr.params import ParameterView
 from caspr.reserve import deposit_credit, insurance_credit
 from caspr.rules.jp_crypto_reserve.assumptions import (
@@ -33,7 +33,7 @@ from caspr.rules.jp_crypto_reserve.assumptions import (
     POLICY_CONDITIONS,
     RATED_CATEGORIES,
 )
-from caspr.rules.regime import Assessment, Context, Finding, Severity, assessment, money_text
+from caspr.rules.regime import Assessment, Context, Finding, Severity, assessment
 
 BASIS = Citation(
     instrument="FSA Working Group on Crypto-asset Systems report",
@@ -80,8 +80,8 @@ class JpCryptoReserve:
                 Finding(
                     "jp.reserve.funding",
                     Severity.BREACH,
-                    f"funded {money_text(funding.amount)} < required {money_text(requirement.amount)} JPY "
-                    f"(short {money_text(requirement.amount - funding.amount)})",
+                    f"funded {canonical(funding.amount)} < required {canonical(requirement.amount)} JPY "
+                    f"(short {canonical(requirement.amount - funding.amount)})",
                     BASIS,
                 )
             )
@@ -100,7 +100,7 @@ def volume_component(ctx: Context, params: ParameterView) -> Component:
                 notional * rate.value,
                 ctx.currency,
                 "notional × rate",
-                inputs=(("notional", money_text(notional)), ("rate", money_text(rate.value))),
+                inputs=(("notional", canonical(notional)), ("rate", canonical(rate.value))),
                 citation=rate.citation,
             )
         )
@@ -124,7 +124,7 @@ def custody_component(ctx: Context, params: ParameterView) -> Component:
             hot * hot_rate.value,
             ctx.currency,
             "hot customer crypto value × rate",
-            inputs=(("value", money_text(hot)), ("rate", money_text(hot_rate.value))),
+            inputs=(("value", canonical(hot)), ("rate", canonical(hot_rate.value))),
             citation=hot_rate.citation,
         ),
         Component(
@@ -132,7 +132,7 @@ def custody_component(ctx: Context, params: ParameterView) -> Component:
             cold * cold_rate.value,
             ctx.currency,
             "cold + custodian customer crypto value × rate",
-            inputs=(("value", money_text(cold)), ("rate", money_text(cold_rate.value))),
+            inputs=(("value", canonical(cold)), ("rate", canonical(cold_rate.value))),
             citation=cold_rate.citation,
         ),
     )
@@ -157,9 +157,9 @@ def incident_component(ctx: Context, params: ParameterView) -> Component:
         ctx.currency,
         "weight × losses_3y ÷ 3",
         inputs=(
-            ("losses_3y", money_text(losses)),
-            ("weight", money_text(weight.value)),
-            ("loss_ratio_to_volume", money_text(round_credit(ratio, 10))),
+            ("losses_3y", canonical(losses)),
+            ("weight", canonical(weight.value)),
+            ("loss_ratio_to_volume", canonical(round_credit(ratio, 10))),
         ),
         citation=weight.citation,
     )
@@ -177,7 +177,7 @@ def requirement_component(ctx: Context, params: ParameterView) -> Component:
         amount,
         ctx.currency,
         formula,
-        inputs=(("computed", money_text(computed)), ("floor", money_text(floor.value))),
+        inputs=(("computed", canonical(computed)), ("floor", canonical(floor.value))),
         citation=BASIS,
         children=parts,
     )
@@ -194,7 +194,7 @@ def capped_insurance(ctx: Context, params: ParameterView, requirement: Decimal) 
         amount,
         ctx.currency,
         "min(Σ eligible policies, cap × requirement)",
-        inputs=(("uncapped", money_text(raw.amount)), ("cap", money_text(limit))),
+        inputs=(("uncapped", canonical(raw.amount)), ("cap", canonical(limit))),
         citation=cap.citation,
         children=(raw,),
     )

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from caspr.citation import Citation, Status
 from caspr.component import Component
-from caspr.money import round_requirement
+from caspr.money import canonical, round_requirement
 from caspr.params import ParameterView
 from caspr.reserve import PolicyConditions, deposit_credit, insurance_credit
-from caspr.rules.regime import Assessment, Context, Finding, Severity, assessment, money_text, ratio_text
+from caspr.rules.regime import Assessment, Context, Finding, Severity, assessment, ratio_text
 from caspr.snapshot.schema import Cover, DepositForm
 
 DECREE = Citation(
@@ -68,8 +68,8 @@ class KrVaupa:
                 Finding(
                     "kr.vaupa.cover",
                     Severity.BREACH,
-                    f"insurance and reserve {money_text(funding.amount)} < required "
-                    f"{money_text(requirement.amount)} KRW",
+                    f"insurance and reserve {canonical(funding.amount)} < required "
+                    f"{canonical(requirement.amount)} KRW",
                     DECREE,
                 )
             )
@@ -88,7 +88,7 @@ def cover_requirement(ctx: Context, params: ParameterView) -> Component:
             hot * share.value,
             ctx.currency,
             "hot value × share",
-            inputs=(("hot_value", money_text(hot)), ("share", money_text(share.value))),
+            inputs=(("hot_value", canonical(hot)), ("share", canonical(share.value))),
             citation=share.citation,
         ),
         Component(
