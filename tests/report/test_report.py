@@ -343,6 +343,9 @@ def test_incident_report_totals_by_source_and_asset(generated, tmp_path):
         )
         assert figure(page, "recovery-rate")[0]["text"] == f"{canonical(rate * 100)}%"
         assert next(x["data-amount"] for x in page.amounts if x.get("data-asset") == "BTC") == "10"
+        # the BTC loss valued once by the library (floor of 10 × price), not recomputed here
+        valued = [x["data-amount"] for x in page.amounts if x.get("data-figure") == "loss-value"]
+        assert valued == [summary["loss_rounding"]["assets"]["BTC"]["rounded"]]
     ja = (tmp_path / "incident-ja.html").read_text(encoding="utf-8")
     assert "不正流出事故の補償計画" in ja
     assert "コールドウォレットからの不正流出" in ja
@@ -362,12 +365,12 @@ def test_distribution_report_recovery_and_holds_by_reason(generated, tmp_path):
         for asset in summary["assets"]:
             shown = figure(page, "recovery", **{"data-asset": asset["asset"]})
             assert shown[0]["text"] == Language(lang).percent(Decimal(asset["recovery_ratio"]))
-            distributed = [
+            paid = [
                 x["data-amount"]
                 for x in page.amounts
-                if x.get("data-asset") == asset["asset"] and x.get("data-figure") == "distributed"
+                if x.get("data-asset") == asset["asset"] and x.get("data-figure") == "paid"
             ]
-            assert distributed == [asset["distributed"]]
+            assert paid == [asset["paid"]]
         counted = {f["data-reason"]: f["text"] for f in figure(page, "held-accounts")}
         assert counted == {reason: f"{n:,}" for reason, n in Counter(holds.values()).items()}
     ja = (tmp_path / "distribution-ja.html").read_text(encoding="utf-8")
@@ -420,3 +423,27 @@ def test_no_pdf_engine_is_a_clear_message(monkeypatch, tmp_path):
     with pytest.raises(pdf.NoPdfEngine, match="pip install 'caspr\\[report\\]'"):
         report.write(tmp_path / "r.pdf", "<p>x</p>")
     assert not (tmp_path / "r.pdf").exists()
+
+
+def test_fiat_distribution_report_by_round(generated, tmp_path):
+    """Mt. Gox-style: a ¥200,000 base payment, then the estate pro rata (tests/distribution shapes)."""
+    from caspr.distribution.rounds import distribute_rounds
+
+    snapshot = generated["snapshot"]
+    plan = Plan(mode="fiat", base_payment={"cap": 200000}, estate=Decimal(500_000_000))
+    result = distribute_rounds(snapshot, plan)
+    summary = result.to_dict()
+    holds, payments = report.distribution_holds(result, snapshot, plan)
+    assert payments and len({p["round"] for p in payments}) >= 2 and holds
+    out = tmp_path / "fiat.html"
+    report.write_distribution(out, summary, holds, "ja", payments)
+    page = parse(out.read_text(encoding="utf-8"))
+    assert next(x["data-amount"] for x in page.amounts if x.get("data-figure") == "paid") == summary["paid"]
+    assert next(x["data-amount"] for x in page.amounts if x.get("data-figure") == "held") == summary["held"]
+    assert figure(page, "recovery")[0]["text"] == Language("ja").percent(Decimal(summary["recovery_ratio"]))
+    # the rounds add up to the library's totals: nothing created or lost in the layout
+    by_round = [x for x in page.amounts if x.get("data-round")]
+    paid_by_round = sum(Decimal(x["data-amount"]) for x in by_round[0::3])
+    assert paid_by_round == Decimal(summary["paid"])
+    assert {r["data-round"] for r in by_round} == {p["round"] for p in payments}
+    assert sum(int(f["text"].replace(",", "")) for f in figure(page, "held-accounts")) == len(holds)
