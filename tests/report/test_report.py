@@ -447,3 +447,15 @@ def test_fiat_distribution_report_by_round(generated, tmp_path):
     assert paid_by_round == Decimal(summary["paid"])
     assert {r["data-round"] for r in by_round} == {p["round"] for p in payments}
     assert sum(int(f["text"].replace(",", "")) for f in figure(page, "held-accounts")) == len(holds)
+
+
+@pytest.mark.slow
+def test_chromium_prints_the_pdf_where_weasyprint_is_missing(monkeypatch, tmp_path):
+    browser = next((shutil.which(name) for name in pdf.CHROMIUM if shutil.which(name)), None)
+    if browser is None or shutil.which("pdftotext") is None:
+        pytest.skip("no chromium (Debian: chromium) or no pdftotext here: the fallback is not exercised")
+    monkeypatch.setattr(pdf, "engine", lambda: browser)
+    out = tmp_path / "r.pdf"
+    report.write(out, "<!DOCTYPE html><html lang='en'><body><h1>Reserve 50,000,000 JPY</h1></body></html>")
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Reserve 50,000,000 JPY" in text
