@@ -70,3 +70,19 @@ def test_por_totals_must_equal_liabilities():
         InvariantViolation, match="ETH: root total 10000000000000000000 != liabilities 10000000000000000001"
     ):
         check_por_totals(["BTC", "ETH"], [175000001, 10**19], [175000001, 10**19 + 1])
+
+
+def test_funding_components_in_another_currency_are_a_violation():
+    # 500,000 JPY reserve + 990,000 "insurance" that is really in EUR: the numbers add up, the money does not
+    mixed = Component(
+        "funding",
+        Decimal(1_490_000),
+        "JPY",
+        "reserve + insurance",
+        children=(
+            Component("reserve", Decimal(500_000), "JPY", "x"),
+            Component("insurance", Decimal(990_000), "EUR", "x"),
+        ),
+    )
+    with pytest.raises(InvariantViolation, match=r"funding-units.*cannot add 500000 JPY and 990000 EUR"):
+        check_funding("r", mixed, Decimal(500_000), Decimal(990_000))

@@ -100,3 +100,80 @@ def test_multiples_of_ten_is_exact_on_128_bit_integers(value, k, make_multiple):
     numbers = [value, *others]
     limbs = np.array([[n % 2**64, n >> 64] for n in numbers], dtype=np.uint64)
     assert multiples_of_ten(limbs, k).tolist() == [n % 10**k == 0 for n in numbers]
+
+
+def test_the_hardened_context_holds_in_this_thread_and_in_new_ones():
+    import threading
+
+    from caspr.money import PRECISION
+
+    def check(context: decimal.Context) -> None:
+        assert context.prec == PRECISION == 60
+        for signal in (decimal.FloatOperation, decimal.InvalidOperation, decimal.DivisionByZero):
+            assert context.traps[signal], signal
+
+    check(decimal.getcontext())
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(decimal.getcontext().copy()))
+    thread.start()
+    thread.join()
+    check(seen[0])  # a new thread starts from the hardened DefaultContext
+    with pytest.raises(decimal.DivisionByZero):
+        Decimal(1) / Decimal(0)
+    with pytest.raises(decimal.InvalidOperation):
+        Decimal("1e100").quantize(Decimal(1))  # 101 digits exceed the 60-digit precision
+
+
+def test_asset_scale_and_price_bounds():
+    assert Asset("JPY", AssetKind.FIAT, 0, Decimal(1)).quantum == Decimal(1)
+    assert Asset("ETH", AssetKind.CRYPTO, 18, Decimal(0)).quantum == Decimal(
+        "1e-18"
+    )  # a zero price is allowed
+    for scale in (-1, 19):
+        with pytest.raises(ValueError, match=f"scale {scale} outside 0-18"):
+            Asset("X", AssetKind.CRYPTO, scale, Decimal(1))
+    with pytest.raises(ValueError, match="X: price must be a non-negative Decimal"):
+        Asset("X", AssetKind.CRYPTO, 2, Decimal("-0.01"))
+    with pytest.raises(ValueError, match="price must be a non-negative Decimal"):
+        Asset("X", AssetKind.CRYPTO, 2, 5)  # type: ignore[arg-type]
+    assert Asset("X", AssetKind.CRYPTO, 2, Decimal("0.5")).price == Decimal("0.5")  # below one is fine
+
+
+def test_decimal_places_of_zero_and_of_integers():
+    assert decimal_places(Decimal(0)) == 0
+    assert decimal_places(Decimal("0.000")) == 0
+    assert decimal_places(Decimal(1)) == 0
+
+
+def test_largest_remainder_refuses_negative_and_finer_inputs():
+    with pytest.raises(ValueError, match="total and weights must be non-negative"):
+        allocate_largest_remainder(Decimal(-1), {"a": Decimal(1)}, 0)
+    with pytest.raises(ValueError, match="total and weights must be non-negative"):
+        allocate_largest_remainder(Decimal(1), {"a": Decimal(1), "b": Decimal(-1)}, 0)
+    with pytest.raises(ValueError, match=r"total 1\.5 is finer than scale 0"):
+        allocate_largest_remainder(Decimal("1.5"), {"a": Decimal(1)}, 0)
+
+
+def test_largest_remainder_ranks_by_remainder_not_by_size():
+    # 3 over 16:7:7 at scale 0: exact 1.6, 0.7, 0.7; floors 1, 0, 0 leave 2, which go to the
+    # two largest remainders (0.7, 0.7), not to the largest share (1.6)
+    shares = allocate_largest_remainder(Decimal(3), {"a": Decimal(16), "b": Decimal(7), "c": Decimal(7)}, 0)
+    assert shares == {"a": Decimal(1), "b": Decimal(1), "c": Decimal(1)}
+
+
+def test_caps_finer_than_the_scale_and_keys_after_a_capped_one():
+    # 10 over 2:1:1 at scale 0: exact 5, 2.5, 2.5; a is capped at 4.7 -> 4.7, floor 4 (remainder
+    # 0.7, the largest) but 4 + 1 > 4.7, so a is skipped and b and c take the two units left
+    shares = allocate_largest_remainder(
+        Decimal(10),
+        {"a": Decimal(2), "b": Decimal(1), "c": Decimal(1)},
+        0,
+        caps={"a": Decimal("4.7"), "b": Decimal(10), "c": Decimal(10)},
+    )
+    assert shares == {"a": Decimal(4), "b": Decimal(3), "c": Decimal(3)}
+    # 10 over 1:1 with a capped at 2: a exact share 2 (remainder 0), b 5 (remainder 0); the 3
+    # units cut off by a's cap stay undistributed: b never gets more than its pro-rata 5
+    shares = allocate_largest_remainder(
+        Decimal(10), {"a": Decimal(1), "b": Decimal(1)}, 0, caps={"a": Decimal(2), "b": Decimal(10)}
+    )
+    assert shares == {"a": Decimal(2), "b": Decimal(5)}

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 
 class Status(StrEnum):
-    """How firm a rule or number is (see research/regulation.md, verification legend)."""
+    """How firm a rule or number is (primary or secondary source: docs/sources.md)."""
 
     IN_FORCE = "in_force"
     PROPOSED = "proposed"

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from caspr.citation import Citation
-from caspr.money import canonical
+from caspr.money import Amount, canonical
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,11 @@ class Component:
     inputs: tuple[tuple[str, str], ...] = ()
     citation: Citation | None = None
     children: tuple[Component, ...] = field(default=())
+
+    @property
+    def money(self) -> Amount:
+        """The amount with its currency, for arithmetic that must not mix units."""
+        return Amount(self.amount, self.currency)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; amounts and inputs are decimal strings."""

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -226,25 +227,25 @@ def service(out: Presenter, folder: Path, snap: Snapshot) -> None:
     """The REST API in process: keys per role, an idempotent payout, a customer's view, the audit chain."""
     from fastapi.testclient import TestClient  # noqa: PLC0415
 
-    from caspr.api.app import create_app, hash_key  # noqa: PLC0415
+    from caspr.api.app import Settings as ServiceSettings  # noqa: PLC0415
+    from caspr.api.app import create_app  # noqa: PLC0415
+    from caspr.store import keys as store_keys  # noqa: PLC0415
     from caspr.store import make_engine, sessions, transaction, verify_audit  # noqa: PLC0415
-    from caspr.store.models import ApiKey  # noqa: PLC0415
 
     url = f"sqlite:///{folder / 'service.sqlite'}"
-    app = create_app(url)
+    data = folder / "service-data"  # the service registers snapshots only under <data root>/<exchange id>/
+    shared = data / snap.exchange.id / snap.root.name
+    shared.mkdir(parents=True, exist_ok=True)
+    for path in snap.root.iterdir():
+        if path.is_file():
+            shutil.copyfile(path, shared / path.name)
+    app = create_app(url, ServiceSettings(data_root=data))
     keys = {}
     engine = make_engine(url)
     for role, account in (("administrator", None), ("customer", "A00000002"), ("regulator", None)):
-        keys[role] = "caspr_" + secrets.token_urlsafe(16)
+        exchange = None if role == "regulator" else snap.exchange.id
         with transaction(sessions(engine)) as session:
-            session.add(
-                ApiKey(
-                    key_hash=hash_key(keys[role]),
-                    role=role,
-                    account_id=account,
-                    exchange_id=None if role == "regulator" else snap.exchange.id,
-                )
-            )
+            keys[role] = store_keys.grant(session, "demo", role, exchange, account).key
     tag = secrets.token_hex(3)
 
     def auth(role: str, key: str | None = None) -> dict[str, str]:
@@ -252,7 +253,7 @@ def service(out: Presenter, folder: Path, snap: Snapshot) -> None:
 
     with TestClient(app) as client:
         registered = client.post(
-            "/api/v1/snapshots", json={"path": str(snap.root)}, headers=auth("administrator", f"s-{tag}")
+            "/api/v1/snapshots", json={"path": str(shared)}, headers=auth("administrator", f"s-{tag}")
         ).json()
         payout = {
             "exchange_id": snap.exchange.id,
@@ -267,7 +268,7 @@ def service(out: Presenter, folder: Path, snap: Snapshot) -> None:
             "/api/v1/payouts", json={**payout, "amount": "1"}, headers=auth("administrator", f"p-{tag}")
         )
         mine = client.get("/api/v1/payouts", headers=auth("customer")).json()
-        other = client.get("/api/v1/payouts/does-not-exist", headers=auth("customer"))
+        other = client.get(f"/api/v1/payouts/{'0' * 64}", headers=auth("customer"))
     with sessions(engine)() as session:
         verdict = verify_audit(session)
     out.note(

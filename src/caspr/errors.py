@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+TEXT_DOCUMENTS = (".yaml", ".yml", ".json")
+"""Files whose ``row`` is a line of text (a CSV's row is its line too, but it is called a row)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -22,7 +25,7 @@ class Problem:
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
-            where += f", row {self.row}"
+            where += f", {'line' if self.file.endswith(TEXT_DOCUMENTS) else 'row'} {self.row}"
         if self.column is not None:
             where += f", column {self.column}"
         return f"{where}: {self.message}"

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from caspr.errors import InvariantViolation
+from caspr.money import UnitMismatch, sum_amounts
 
 
 def check_distribution(
@@ -44,8 +45,8 @@ def check_distribution(
             "conservation",
             f"{asset}: paid {total_paid} + held {total_held} + undistributed {undistributed} != pool {pool}",
         )
-    allocated = given.astype(object) + reserved.astype(object) if len(given) else given
-    over: Any = np.nonzero(allocated > owed.astype(object))[0] if len(given) else []
+    allocated = _add(given, reserved)
+    over: Any = np.nonzero(allocated > (owed if allocated.dtype == owed.dtype else owed.astype(object)))[0]
     if len(over):
         i = int(over[0])
         raise InvariantViolation(
@@ -59,6 +60,15 @@ def check_distribution(
             raise InvariantViolation(
                 "holds-unpaid", f"{asset}: an account that is not held has an amount held"
             )
+
+
+def _add(a: Any, b: Any) -> Any:
+    """Exact a + b: in uint64 when no row overflows (checked), else in Python integers."""
+    if a.dtype == b.dtype == np.uint64:
+        total = a + b
+        if not bool((total < a).any()):  # a wrapped sum is smaller than either term
+            return total
+    return a.astype(object) + b.astype(object)
 
 
 def _negative(values: Any) -> bool:
@@ -89,7 +99,8 @@ def check_funding(regime: str, funding: Any, reserve: Decimal, insurance: Decima
 
     ``funding`` is the regime's funding :class:`~caspr.component.Component`: its amount must
     equal ``reserve + insurance`` (the figures the assessment reports beside it) and, where
-    it has children, the sum of their amounts (what the explanation tree shows). The reserve
+    it has children, the sum of their amounts (what the explanation tree shows), summed as
+    :class:`~caspr.money.Amount` so a component in another currency is a violation too. The reserve
     may be negative (MiCA counts own funds, which a loss-making firm can have below zero).
     """
     amount: Decimal = funding.amount
@@ -99,10 +110,15 @@ def check_funding(regime: str, funding: Any, reserve: Decimal, insurance: Decima
         raise InvariantViolation(
             "funding-sum", f"{regime}: funding {amount} != reserve {reserve} + insurance {insurance}"
         )
-    children = [child.amount for child in funding.children]
-    if children and sum(children, Decimal(0)) != amount:
+    if not funding.children:
+        return
+    try:
+        parts = sum_amounts((child.money for child in funding.children), funding.currency)
+    except UnitMismatch as exc:
+        raise InvariantViolation("funding-units", f"{regime}: {exc}") from exc
+    if parts.value != amount:
         raise InvariantViolation(
-            "funding-components", f"{regime}: components sum to {sum(children, Decimal(0))}, total {amount}"
+            "funding-components", f"{regime}: components sum to {parts.value}, total {amount}"
         )
 
 

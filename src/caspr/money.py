@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import decimal
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
@@ -197,3 +197,99 @@ def allocate_largest_remainder(
 def total_of(values: Sequence[Decimal]) -> Decimal:
     """Exact sum of Decimals (``sum`` with a Decimal start, spelled once)."""
     return sum(values, Decimal(0))
+
+
+class UnitMismatch(ValueError):
+    """Two amounts in different units (yen and euros, BTC and ETH) were combined."""
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    """An exact amount with its unit: a currency (``JPY``) or an asset (``BTC``).
+
+    In the spirit of Beancount's ``Amount``: immutable, exact (``Decimal`` only), and
+    arithmetic and comparison only within one unit, so adding yen to euros raises
+    :class:`UnitMismatch` instead of passing silently. Scaling by a plain ``Decimal``
+    (a rate, a share) keeps the unit; converting to another unit goes through an explicit
+    price and rounding (:meth:`at`).
+    """
+
+    value: Decimal
+    unit: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.value, Decimal) or not self.value.is_finite():
+            msg = f"amount value must be a finite Decimal, got {self.value!r}"
+            raise TypeError(msg)
+        if not isinstance(self.unit, str) or not self.unit:
+            msg = f"amount unit must be a non-empty code, got {self.unit!r}"
+            raise TypeError(msg)
+
+    @classmethod
+    def zero(cls, unit: str) -> Amount:
+        """Nothing, in ``unit`` (the start of a sum)."""
+        return cls(Decimal(0), unit)
+
+    def _same(self, other: object, operation: str) -> Amount:
+        if not isinstance(other, Amount):
+            msg = f"cannot {operation} {self} and {other!r}: not an Amount"
+            raise TypeError(msg)
+        if other.unit != self.unit:
+            msg = f"cannot {operation} {self} and {other}: different units"
+            raise UnitMismatch(msg)
+        return other
+
+    def __add__(self, other: Amount) -> Amount:
+        return Amount(self.value + self._same(other, "add").value, self.unit)
+
+    def __sub__(self, other: Amount) -> Amount:
+        return Amount(self.value - self._same(other, "subtract").value, self.unit)
+
+    def __neg__(self) -> Amount:
+        return Amount(-self.value, self.unit)
+
+    def __mul__(self, factor: Decimal) -> Amount:
+        if not isinstance(factor, Decimal):
+            msg = f"an amount scales by a Decimal, got {factor!r}"
+            raise TypeError(msg)
+        return Amount(self.value * factor, self.unit)
+
+    __rmul__ = __mul__
+
+    def __lt__(self, other: Amount) -> bool:
+        return self.value < self._same(other, "compare").value
+
+    def __le__(self, other: Amount) -> bool:
+        return self.value <= self._same(other, "compare").value
+
+    def __gt__(self, other: Amount) -> bool:
+        return self.value > self._same(other, "compare").value
+
+    def __ge__(self, other: Amount) -> bool:
+        return self.value >= self._same(other, "compare").value
+
+    def quantize(self, scale: int, rounding: str) -> Amount:
+        """The amount at ``scale`` places with an explicit rounding mode."""
+        return Amount(quantize(self.value, scale, rounding), self.unit)
+
+    def at(self, price: Amount, scale: int, rounding: str) -> Amount:
+        """The value of this quantity at ``price`` (per one unit of it), rounded to ``scale``.
+
+        ``price`` is in the target unit, e.g. ``Amount(15000000, "JPY")`` per BTC.
+        """
+        return Amount(convert(self.value, price.value, scale, rounding), price.unit)
+
+    def __str__(self) -> str:
+        return f"{canonical(self.value)} {self.unit}"
+
+
+def sum_amounts(amounts: Iterable[Amount], unit: str) -> Amount:
+    """Σ of ``amounts``, all in ``unit`` (zero for none).
+
+    Raises:
+        UnitMismatch: an amount is in another unit.
+    """
+    total = Amount.zero(unit)
+    for amount in amounts:
+        total = total + amount
+    return total

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import socket
 import threading
 import time
@@ -13,9 +12,8 @@ import sqlalchemy as sa
 import uvicorn
 from fastapi.testclient import TestClient
 
-from caspr.api.app import create_app, hash_key
-from caspr.store import make_engine, sessions, transaction
-from caspr.store.models import ApiKey
+from caspr.api.app import Settings, create_app
+from caspr.store import keys, make_engine, sessions, transaction, upgrade
 
 POSTGRES = "postgresql+psycopg://root@127.0.0.1:5432/test"
 
@@ -48,26 +46,32 @@ def database(request, tmp_path):
 
 
 def make_key(url: str, role: str, exchange: str | None = None, account: str | None = None) -> str:
-    key = "caspr_" + secrets.token_urlsafe(16)
     engine = make_engine(url)
+    upgrade(engine)
     with transaction(sessions(engine)) as session:
-        session.add(ApiKey(key_hash=hash_key(key), role=role, exchange_id=exchange, account_id=account))
+        made = keys.grant(session, "test", role, exchange, account)
     engine.dispose()
-    return key
+    return made.key
+
+
+def settings(root, **limits) -> Settings:
+    """The service's settings for a test: ``root`` is the data root (``root/<exchange id>/...``)."""
+    return Settings(data_root=root, **{"rate_per_minute": 100_000, "burst": 10_000, **limits})
 
 
 @pytest.fixture
-def service(database):
-    """(TestClient, url) for the app on ``database``."""
-    app = create_app(database)
+def service(database, tmp_path):
+    """(TestClient, url) for the app on ``database``; snapshots go under ``tmp_path/<exchange id>/``."""
+    app = create_app(database, settings(tmp_path))
     with TestClient(app) as client:
         yield client, database
+    release(app)
 
 
 @pytest.fixture
-def live_server(database):
+def live_server(database, tmp_path):
     """A real uvicorn server on a free loopback port, for concurrency tests."""
-    app = create_app(database)
+    app = create_app(database, settings(tmp_path))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -80,3 +84,12 @@ def live_server(database):
     yield f"http://127.0.0.1:{port}", database
     server.should_exit = True
     thread.join(timeout=10)
+    release(app)
+
+
+def release(app) -> None:
+    """Let background jobs finish, then close the app's connections (PostgreSQL's are shared)."""
+    for worker in threading.enumerate():
+        if worker.name.startswith("job-"):
+            worker.join(timeout=30)
+    app.state.engine.dispose()

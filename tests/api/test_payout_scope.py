@@ -48,8 +48,10 @@ def two_exchanges(client, url, tmp_path):
     """Two exchanges with the same account ids (A1, A2, A3): tiny-jp and twin-jp."""
     keys = {"tiny-jp": make_key(url, "exchange", "tiny-jp"), "twin-jp": make_key(url, "exchange", "twin-jp")}
     roots = {
-        "tiny-jp": write_snapshot(tmp_path / "tiny"),
-        "twin-jp": write_snapshot(tmp_path / "twin", exchange_yaml=EXCHANGE.replace("tiny-jp", "twin-jp")),
+        "tiny-jp": write_snapshot(tmp_path / "tiny-jp" / "tiny"),
+        "twin-jp": write_snapshot(
+            tmp_path / "twin-jp" / "twin", exchange_yaml=EXCHANGE.replace("tiny-jp", "twin-jp")
+        ),
     }
     ids = {}
     for ex, key in keys.items():

@@ -22,9 +22,10 @@ from caspr.store.models import Payout
 from tests.api.conftest import make_key
 
 
-def serve(url: str, port: int) -> subprocess.Popen[bytes]:
+def serve(url: str, port: int, root) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "caspr.cli.main", "serve", "--db", url, "--port", str(port)]
+        [sys.executable, "-m", "caspr.cli.main", "serve", "--db", url, "--port", str(port)],
+        env={**os.environ, "CASPR_DATA_ROOT": str(root)},
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -38,7 +39,7 @@ def serve(url: str, port: int) -> subprocess.Popen[bytes]:
 
 
 def test_kill_during_a_distribution_then_restart(database, tmp_path):
-    root = generate(tmp_path / "exchange", 20_000, seed=5).out
+    root = generate(tmp_path / "jp-large-synthetic" / "exchange", 20_000, seed=5).out
     engine = make_engine(database)
     upgrade(engine)
     key = make_key(database, "administrator", "jp-large-synthetic")
@@ -47,7 +48,7 @@ def test_kill_during_a_distribution_then_restart(database, tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
-    server = serve(database, port)
+    server = serve(database, port, tmp_path)
     try:
         snapshot = httpx.post(
             f"{base}/api/v1/snapshots",
@@ -74,7 +75,7 @@ def test_kill_during_a_distribution_then_restart(database, tmp_path):
         if server.poll() is None:
             server.kill()
     assert 0 < progress["done"] < progress["total"], progress  # killed mid-way
-    server = serve(database, port)  # resumes running jobs on start
+    server = serve(database, port, tmp_path)  # resumes running jobs on start
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:

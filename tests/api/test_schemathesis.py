@@ -8,20 +8,20 @@ from pathlib import Path
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from caspr.api.app import create_app
+from caspr.api.app import Settings, create_app
 from tests.api.conftest import make_key
 from tests.conftest import write_snapshot
 
 _FOLDER = Path(tempfile.mkdtemp(prefix="caspr-schemathesis-"))
 _URL = f"sqlite:///{_FOLDER / 'caspr.sqlite'}"
-APP = create_app(_URL)
+APP = create_app(_URL, Settings(data_root=_FOLDER))
 KEYS = {
     role: make_key(
         _URL, role, None if role == "regulator" else "tiny-jp", "A1" if role == "customer" else None
     )
     for role in ("exchange", "regulator", "customer")
 }
-SNAPSHOT = write_snapshot(_FOLDER / "tiny")
+SNAPSHOT = write_snapshot(_FOLDER / "tiny-jp" / "tiny")
 schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", APP)
 
 

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from caspr.calibration import incidents
-from caspr.calibration.backtest import backtest, calibrate, cases
+from caspr.calibration.backtest import backtest, calibrate, cases, plausibility_warnings
 from caspr.calibration.model import fit
-from caspr.calibration.stress import simulate, stress
+from caspr.calibration.stress import document as stress_document
+from caspr.calibration.stress import simulate, stress, var_es
 from caspr.cli.main import app
 from caspr.snapshot.loader import load_snapshot
 from tests.conftest import write_snapshot
@@ -101,3 +106,68 @@ def test_cli_commands(tmp_path):
     assert json.loads(result.output)["years"] == 20000
     bad = runner.invoke(app, ["stress", str(root), "--levels", "1.5"])
     assert bad.exit_code == 2
+
+
+def brute_force_var_es(losses, level):
+    """Replicate every year m times so that the worst (1 − level) share is a whole number of years,
+    then VaR = the smallest loss x with at least level of years at or below it, ES = their mean."""
+    n = len(losses)
+    tail = (Fraction(1) - Fraction(str(level))) * n
+    m = tail.denominator
+    expanded = sorted(x for x in losses for _ in range(m))
+    k = int(tail * m)
+    var = next(
+        x for x in expanded if Fraction(sum(1 for y in expanded if y <= x), n * m) >= Fraction(str(level))
+    )
+    return var, sum(expanded[len(expanded) - k :]) / k
+
+
+@pytest.mark.parametrize("level", ["0.95", "0.975", "0.99", "0.995", "0.9995"])
+def test_var_and_es_on_a_zero_inflated_loss_match_the_closed_form(level):
+    # Bernoulli losses: V = 1,000 with probability p = 2.4% (24 of 1,000 years), else 0.
+    # Closed form: VaR_α = 0 when α ≤ 1 − p, else V; ES_α = V · min(1, p / (1 − α)).
+    # At 95%: VaR 0 and ES = 1,000 × 0.024 / 0.05 = 480 (issue #15: the old code said ES = the mean, 24).
+    losses = np.array([1000.0] * 24 + [0.0] * 976)
+    alpha, p = Fraction(level), Fraction(24, 1000)
+    var, es = var_es(losses, Decimal(level))
+    assert var == (0 if alpha <= 1 - p else 1000)
+    assert es == pytest.approx(float(1000 * min(Fraction(1), p / (1 - alpha))), rel=1e-12)
+
+
+@given(
+    st.lists(st.sampled_from([0.0, 0.0, 0.0, 1.0, 2.5, 7.0, 40.0]), min_size=1, max_size=60),
+    st.sampled_from(["0.5", "0.9", "0.95", "0.99", "0.995"]),
+)
+def test_var_and_es_equal_a_brute_force_reference(losses, level):
+    var, es = var_es(np.array(losses), Decimal(level))
+    reference_var, reference_es = brute_force_var_es(losses, level)
+    assert var == reference_var
+    assert es == pytest.approx(reference_es, rel=1e-12, abs=1e-12)
+
+
+def test_stress_names_the_frequency_it_simulated_and_the_exchange(tiny):
+    snapshot = load_snapshot(tiny)
+    model = fit()
+    poisson = stress_document(stress(snapshot, model, 20_000, 1, (Decimal("0.99"),)), model)
+    assert poisson["model"]["frequency"]["method"].startswith("Poisson MLE")
+    assert poisson["exchange"] == snapshot.exchange.name
+    nb = stress_document(
+        stress(snapshot, model, 20_000, 1, (Decimal("0.99"),), negative_binomial=True), model
+    )
+    expected = "negative binomial" if model.nb_size else "negative binomial asked, but"
+    assert expected in nb["model"]["frequency"]["method"]  # issue #15: it said "Poisson MLE"
+
+
+def test_calibration_warns_when_a_parameter_leaves_its_plausible_range():
+    # Issue #15: --coverage 0.9 proposed custody_rate_hot ≈ 5.1 (509% of hot assets) without a word.
+    # The parameter files bound both custody rates to 0-1: no reserve above 100% of the assets it protects.
+    high = calibrate(Decimal("0.9"))
+    assert high.parameters["custody_rate_hot"] > 1
+    (warning,) = [w for w in high.warnings if w.startswith("custody_rate_hot")]
+    assert "outside its plausible range 0-1" in warning
+    assert "100% of the hot assets" in warning
+    assert high.to_dict()["warnings"] == list(high.warnings)
+    assert (
+        plausibility_warnings({"custody_rate_hot": Decimal("0.25"), "custody_rate_cold": Decimal("0.01")})
+        == ()
+    )

@@ -223,54 +223,131 @@ def test_bad_outflows_are_named(tmp_path):
     assert columns == ["outflows.0.wallet", "outflows.1.amount"]
 
 
-@given(
-    balances=st.lists(st.integers(1, 10**10), min_size=1, max_size=12),
-    lost_share=st.fractions(min_value=0, max_value=1),
-    reserve=st.integers(0, 10**9),
-    capital=st.integers(0, 10**9),
-    limit=st.integers(0, 10**9),
-    retention=st.integers(0, 10**8),
-    policy=st.sampled_from(["make_whole_in_kind", "cash"]),
-)
-@settings(max_examples=40, deadline=None)
-def test_reconciliation_identities_hold_for_random_incidents(
-    tmp_path_factory, balances, lost_share, reserve, capital, limit, retention, policy
-):
-    total = sum(balances)
-    lost = max(1, int(total * lost_share))
-    body = "".join(f"U{i:03d},BTC,{Decimal(b).scaleb(-8):f}\n" for i, b in enumerate(balances))
-    insurance = (
-        f"policies:\n  - {{id: p, insurer: X, limit: '{limit}', retention: '{retention}', basis: aggregate,"
-        " covers: [cold], starts: 2026-01-01, expires: 2027-01-01, currency: JPY}\n"
+COMP_SCALES = {"BTC": 8, "ETH": 18, "XEM": 6}
+COMP_PRICES = {"BTC": Decimal("12345678.9"), "ETH": Decimal("412345.6789"), "XEM": Decimal("88.549")}
+COMP_WALLETS = [  # id, asset, storage, owner
+    ("btc-hot", "BTC", "hot", "customer"),
+    ("btc-cold", "BTC", "cold", "customer"),
+    ("eth-cold", "ETH", "cold", "customer"),
+    ("xem-hot", "XEM", "hot", "customer"),
+    ("btc-own", "BTC", "hot", "company"),
+]
+units = {
+    "BTC": st.integers(1, 2 * 10**15),  # to 20 million BTC
+    "ETH": st.integers(1, 10**27) | st.sampled_from([1, 10**18 - 1, 10**27]),  # 1 wei to 10^9 ETH
+    "XEM": st.integers(1, 10**16),
+}
+
+
+@st.composite
+def incidents_cases(draw):
+    """Several assets and wallets, 0-2 policies and deposits, every policy and scope, amounts to scale limits."""
+    accounts = [f"U{i:02d}" for i in range(draw(st.integers(1, 8)))]
+    balances = {a: [draw(units[a]) if draw(st.booleans()) else 0 for _ in accounts] for a in COMP_SCALES}
+    for asset, held in balances.items():  # every asset held by someone
+        if not any(held):
+            held[0] = draw(units[asset])
+    split = {a: draw(st.fractions(0, 1)) for a in COMP_SCALES}  # share of each asset held hot (customer)
+    wallets = {}
+    for wallet, asset, storage, owner in COMP_WALLETS:
+        total = sum(balances[asset])
+        if owner == "company":
+            wallets[wallet] = draw(units[asset])
+        elif asset == "BTC":
+            hot = int(total * split["BTC"])
+            wallets[wallet] = hot if storage == "hot" else total - hot
+        else:
+            wallets[wallet] = total
+    lost = {}
+    for wallet in draw(st.lists(st.sampled_from([w[0] for w in COMP_WALLETS]), min_size=1, unique=True)):
+        if wallets[wallet]:
+            lost[wallet] = draw(st.integers(1, wallets[wallet]))
+    if not lost:
+        lost["eth-cold"] = max(1, wallets["eth-cold"])
+    policies = draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, 10**12),
+                st.integers(0, 10**10),
+                st.sampled_from(["[hot]", "[cold]", "[hot, cold]", "[insider]"]),
+                st.sampled_from([("2026-01-01", "2027-01-01"), ("2024-01-01", "2025-01-01")]),
+            ),
+            max_size=2,
+        )
+    )
+    deposits = draw(st.lists(st.integers(0, 10**11), max_size=2))
+    capital = draw(st.integers(0, 10**12))
+    policy = draw(st.sampled_from(["make_whole_in_kind", "cash", "haircut"]))
+    scope = draw(st.sampled_from(["affected_only", "all_customers"]))
+    return accounts, balances, wallets, lost, policies, deposits, capital, policy, scope
+
+
+@given(incidents_cases())
+@settings(max_examples=60, deadline=None)
+def test_reconciliation_identities_hold_for_random_incidents(tmp_path_factory, case):
+    accounts, balances, wallets, lost, policies, deposits, capital, policy, scope = case
+
+    def text(asset, value):
+        return f"{Decimal(value).scaleb(-COMP_SCALES[asset]):f}"
+
+    body = "".join(
+        f"{account},{asset},{text(asset, amounts[i])}\n"
+        for asset, amounts in balances.items()
+        for i, account in enumerate(accounts)
+        if amounts[i]
+    )
+    insurance = "policies:\n" + "".join(
+        f"  - {{id: p{i}, insurer: X, limit: '{limit}', retention: '{retention}', basis: aggregate,"
+        f" covers: {covers}, starts: {starts}, expires: {expires}, currency: JPY}}\n"
+        for i, (limit, retention, covers, (starts, expires)) in enumerate(policies)
+    )
+    reserve = "deposits:\n" + "".join(
+        f"  - {{id: r{i}, form: deposit, amount: '{amount}', currency: JPY, held_at: B}}\n"
+        for i, amount in enumerate(deposits)
     )
     snap = snapshot(
         tmp_path_factory.mktemp("h"),
         body,
-        f"cold,BTC,cold,customer,{Decimal(total).scaleb(-8):f}\n",
-        "BTC,crypto,8,12345678.9\nJPY,fiat,0,1\n",
-        insurance=insurance,
-        reserve=f"deposits:\n  - {{id: r, form: deposit, amount: '{reserve}', currency: JPY, held_at: B}}\n",
+        "".join(f"{w},{a},{s},{o},{text(a, wallets[w])}\n" for w, a, s, o in COMP_WALLETS),
+        "".join(f"{a},crypto,{COMP_SCALES[a]},{COMP_PRICES[a]}\n" for a in COMP_SCALES) + "JPY,fiat,0,1\n",
+        insurance=insurance if policies else "policies: []\n",
+        reserve=reserve if deposits else "deposits: []\n",
         financials=f'own_funds: "{capital}"',
     )
-    result = compensate(
-        snap,
-        Incident.model_validate(
-            {
-                "id": "h",
-                "detected_at": "2026-06-01T00:00:00Z",
-                "kind": "cold_wallet_hack",
-                "outflows": [{"wallet": "cold", "asset": "BTC", "amount": f"{Decimal(lost).scaleb(-8):f}"}],
-                "compensation": {"policy": policy},
-            }
-        ),
+    asset_of = {w: a for w, a, _, _ in COMP_WALLETS}
+    incident = Incident.model_validate(
+        {
+            "id": "h",
+            "detected_at": "2026-06-01T00:00:00Z",
+            "kind": "cold_wallet_hack",
+            "outflows": [
+                {"wallet": w, "asset": asset_of[w], "amount": text(asset_of[w], u)} for w, u in lost.items()
+            ],
+            "compensation": {"policy": policy, "scope": scope},
+        }
     )
+    result = compensate(snap, incident)
     table = result.payouts.to_pylist()
     values = [Decimal(r["compensation_value"]) for r in table]
     losses = [Decimal(r["loss_value"]) for r in table]
     assert sum(values) == Decimal(result.funded)  # Σ payouts = Σ funded (JPY scale 0)
-    assert result.funded + result.shortfall == result.total_loss
-    assert all(v <= loss for v, loss in zip(values, losses, strict=True))  # nobody above their loss
-    assert sum(Decimal(r["loss"]) for r in table) == Decimal(lost).scaleb(-8)  # every lost unit attributed
+    assert result.funded + result.shortfall == result.total_loss  # Σ funded + shortfall = Σ losses
+    assert sum(losses) == result.total_loss
+    assert all(0 <= v <= loss for v, loss in zip(values, losses, strict=True))  # nobody above their loss
+    for r in table:
+        if policy == "make_whole_in_kind":
+            assert Decimal(r["compensation_amount"]) <= Decimal(
+                r["loss"]
+            )  # in kind: never above the units lost
+        if policy == "haircut":
+            assert (r["iou_value"], Decimal(r["compensation_value"])) == (r["loss_value"], 0)
+    for asset, scale in COMP_SCALES.items():  # each asset's loss value rounded once: floor(Σ units × price)
+        rows_units = sum(Decimal(r["loss"]) for r in table if r["asset"] == asset)
+        rows_value = sum(Decimal(r["loss_value"]) for r in table if r["asset"] == asset)
+        assert rows_value == (rows_units * COMP_PRICES[asset]).to_integral_value(rounding="ROUND_FLOOR")
+        customer_lost = sum(u for w, u in lost.items() if asset_of[w] == asset and w != "btc-own")
+        if scope == "affected_only":  # every lost customer unit attributed to a holder
+            assert rows_units == Decimal(customer_lost).scaleb(-scale)
 
 
 def test_cli_incident_records_payouts_once(tmp_path):
@@ -300,7 +377,10 @@ def test_cli_incident_records_payouts_once(tmp_path):
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     assert "2 payouts recorded, 0 already there" in first.output
-    second = runner.invoke(app, args)
+    refused = runner.invoke(app, args)  # the payout plan of the first run is not overwritten silently
+    assert refused.exit_code == 2
+    assert "exists and is not empty" in refused.output
+    second = runner.invoke(app, [*args, "--force"])
     assert "0 payouts recorded, 2 already there" in second.output
     assert (tmp_path / "o" / "payouts.csv").read_text().count("\n") == 3
 

@@ -284,3 +284,91 @@ def test_accounts_are_ids_ascending_with_their_rows_whatever_the_row_order(rows)
     for i, account in enumerate(ids.to_pylist()):
         assert taken[offsets[i] : offsets[i + 1]] == [account] * rows.count(account)
     assert offsets[-1] == len(rows)
+
+
+@needs_native
+def test_every_c_entry_point_checks_its_arguments_before_touching_memory():
+    # each call below would read or write outside a buffer if the C code trusted its arguments
+    c = native()
+    zero32, one = b"\x00" * 32, (1).to_bytes(16, "big")
+    cases = [
+        (lambda: c.ids(np.array([0, 5], np.int64), b"abc", 1), "outside the string data"),
+        (lambda: c.ids(np.array([2, 1], np.int64), b"abc", 1), "outside the string data"),
+        (lambda: c.ids(b"\x00" * 7, b"", 1), "int64 with n"),
+        (
+            lambda: c.scale(np.array([0], np.int32), np.array([39], np.int32), bytes(16), 1),
+            "exponent outside",
+        ),
+        (lambda: c.scale(np.array([0, 0], np.int32), np.array([0], np.int32), bytes(16), 1), "inconsistent"),
+        (lambda: c.random(-1, 1), "negative size"),
+        (lambda: c.shuffle(-1), "negative size"),
+        (lambda: c.take(np.array([0], np.int64), b"\x00" * 31, 32, 1), "inconsistent"),
+        (lambda: c.take(np.array([0], np.int64), b"", 0, 1), "inconsistent"),
+        (lambda: c.level(b"p", zero32 * 2, one * 3, zero32, 16, 1), "inconsistent"),
+        (lambda: c.level(b"p", zero32 * 2, one * 2, b"\x00" * 31, 16, 1), "inconsistent"),
+        (lambda: c.level(b"p", zero32, one, zero32, 15, 1), "inconsistent"),
+        (
+            lambda: c.leaves(
+                b"p", zero32, zero32, np.array([0, 1], np.int64), np.array([0], np.uint16), one, 8, 1
+            ),
+            "inconsistent",
+        ),
+        (
+            lambda: c.leaves(
+                b"p", zero32, zero32 * 2, np.array([0, 1], np.int64), np.array([0], np.uint16), one, 16, 1
+            ),
+            "inconsistent",
+        ),
+        (
+            lambda: c.leaves(
+                b"p", zero32, zero32, np.array([0, 2], np.int64), np.array([0], np.uint16), one, 16, 1
+            ),
+            "inconsistent",
+        ),
+        (
+            lambda: c.leaves(
+                b"p",
+                zero32 * 2,
+                zero32 * 2,
+                np.array([0, 1, 0], np.int64),
+                np.array([0], np.uint16),
+                one,
+                16,
+                1,
+            ),
+            "inconsistent|decrease",
+        ),
+        (
+            lambda: c.block(
+                b"p", zero32, np.array([0, 1], np.int64), np.array([0], np.uint16), one, b"", 0, 16, 1
+            ),
+            "inconsistent",
+        ),
+        (
+            lambda: c.block(
+                b"p", zero32, np.array([0, 1], np.int64), np.array([0], np.uint16), one, zero32 * 9, 9, 16, 1
+            ),
+            "inconsistent",
+        ),
+        (
+            lambda: c.block(
+                b"p", zero32, np.array([0, 1], np.int64), np.array([0], np.uint16), one, zero32, 2, 16, 1
+            ),
+            "inconsistent",
+        ),
+        (
+            lambda: c.gather(
+                np.array([0], np.int64), np.array([0, 2], np.int64), np.array([0], np.uint16), one, 1
+            ),
+            "inconsistent",
+        ),
+        (
+            lambda: c.gather(
+                np.array([1], np.int64), np.array([0, 1], np.int64), np.array([0], np.uint16), one, 1
+            ),
+            "permutation",
+        ),
+    ]
+    for call, message in cases:
+        with pytest.raises(ValueError, match=message):
+            call()

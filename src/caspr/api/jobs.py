@@ -3,7 +3,7 @@
 Which payouts a run produces and their ids come from :mod:`caspr.payouts` (the same
 function the command line uses). Each batch is one transaction: insert the batch's payouts
 (ids already there are left alone), read every id of the batch back and compare it field by
-field with what was planned, record the batch in the audit chain (its rows' digest), and
+field with what was planned, cover the rows it wrote with a ``state.payouts`` audit entry (their digest), and
 only then move ``done``. A row that is missing or differs (another run's payout under the
 id) fails the job: ``done`` never counts a row that was not written and verified.
 
@@ -22,7 +22,6 @@ import logging
 import threading
 import time
 import uuid
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from caspr import payouts
 from caspr.errors import CasprError
 from caspr.store import audit, max_bind_parameters, transaction
 from caspr.store import models as m
+from caspr.store.audit import cover_payouts
 from caspr.store.models import utcnow
 
 log = logging.getLogger("caspr.api.jobs")
@@ -101,10 +101,12 @@ def batch_limit(session: Session, requested: int) -> int:
     return max(1, min(requested, max_bind_parameters(session.get_bind()) // len(_COLUMNS) - 1))
 
 
-def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> list[str]:
+    """Insert the rows not there yet; the ids actually inserted."""
     dialect = session.get_bind().dialect.name
     module: Any = postgresql if dialect == "postgresql" else sqlite
-    session.execute(module.insert(m.Payout).values(rows).on_conflict_do_nothing(index_elements=["payout_id"]))
+    statement = module.insert(m.Payout).values(rows).on_conflict_do_nothing(index_elements=["payout_id"])
+    return [str(r[0]) for r in session.execute(statement.returning(m.Payout.payout_id))]
 
 
 def _verify(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -128,18 +130,6 @@ def _verify(session: Session, rows: list[dict[str, Any]]) -> None:
             raise PayoutMismatch(
                 "a payout id of this run is recorded with a different body; nothing was paid twice"
             )
-
-
-def state_digest(rows: list[dict[str, Any]]) -> str:
-    """The digest of payout rows the audit chain records for a batch (ids and amounts)."""
-    from caspr.store import payload_hash  # noqa: PLC0415
-
-    return payload_hash(
-        [
-            [r["payout_id"], r["exchange_id"], r["account_id"], r["asset"], f"{Decimal(r['amount']):f}"]
-            for r in rows
-        ]
-    )
 
 
 def run(factory: sessionmaker[Session], job_id: int) -> None:
@@ -175,20 +165,9 @@ def run(factory: sessionmaker[Session], job_id: int) -> None:
         for start in range(done - done % size, len(rows), size):
             batch = rows[start : start + size]
             with transaction(factory) as session:
-                _insert_ignoring_duplicates(session, batch)
+                written = _insert_ignoring_duplicates(session, batch)
                 _verify(session, batch)
-                audit(
-                    session,
-                    "job",
-                    f"{job.kind}.batch",
-                    {
-                        "job": job_id,
-                        "run": job.run_id,
-                        "from": start,
-                        "rows": len(batch),
-                        "state": state_digest(batch),
-                    },
-                )
+                cover_payouts(session, "job", written, {"job": job_id, "run": job.run_id, "from": start})
                 current = session.get(m.Job, job_id)
                 current.done = start + len(batch)  # type: ignore[union-attr]
                 current.updated_at = utcnow()  # type: ignore[union-attr]

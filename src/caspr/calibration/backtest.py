@@ -197,6 +197,8 @@ class Calibration:
     achieved: Decimal
     market_cost: Decimal
     market_cost_at_defaults: Decimal
+    warnings: tuple[str, ...] = ()
+    """Calibrated parameters outside the plausible range their parameter file gives, with its reason."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -207,6 +209,7 @@ class Calibration:
             "achieved": canonical(self.achieved),
             "market_cost_jpy": canonical(self.market_cost),
             "market_cost_at_defaults_jpy": canonical(self.market_cost_at_defaults),
+            "warnings": list(self.warnings),
             "method": "bisection on one multiplier of custody_rate_hot and custody_rate_cold "
             "(the requirement is monotone in it); market = 28 synthetic exchanges holding ¥5tn",
         }
@@ -236,11 +239,27 @@ def calibrate(coverage: Decimal, by: str = "value", high: Decimal = Decimal(200)
             low = mid
     k = quantize(top, 4, ROUND_CEILING)
     population = market()
+    parameters = _scaled(k)
     return Calibration(
         f"historical losses covered by {by} ≥ {coverage}",
         k,
-        _scaled(k),
+        parameters,
         achieved(k),
         _cost(k, population),
         _cost(Decimal(1), population),
+        plausibility_warnings(parameters),
     )
+
+
+def plausibility_warnings(parameters: dict[str, Decimal]) -> tuple[str, ...]:
+    """One warning per value outside the plausible range of its parameter file (with the file's reason)."""
+    files = regime_parameters(REGIMES["jp-crypto-reserve"].parameters_dir)
+    out = []
+    for name, value in parameters.items():
+        plausible = files[name].file.plausible
+        if plausible is not None and plausible.outside(value):
+            out.append(
+                f"{name} = {canonical(value)} is outside its plausible range "
+                f"{canonical(plausible.min)}-{canonical(plausible.max)}: {plausible.reason}"
+            )
+    return tuple(out)

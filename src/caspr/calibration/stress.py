@@ -5,6 +5,17 @@ each taking a share X_i ~ Beta(a, b) of the customer crypto V. Vectorised with N
 seeded (PCG64): the same seed gives the same numbers, byte for byte. Capacity = eligible
 reserve deposits + eligible insurance (limit − retention of in-force policies covering an
 outflow risk), the money that would meet a year's losses before company capital.
+
+Risk measures on the simulated years, which are a discrete, zero-inflated distribution (most
+exchange-years lose nothing), follow their definitions rather than a smoothing of the sample
+(Acerbi & Tasche, "On the coherence of expected shortfall", J. Banking & Finance 26, 2002):
+
+* ``VaR_α = inf{x : P(L ≤ x) ≥ α}``, the lower α-quantile: the ⌈nα⌉-th smallest of n years;
+* ``ES_α = (E[L·1{L > VaR_α}] + VaR_α·(P(L ≤ VaR_α) − α)) / (1 − α)``: the mean of the worst
+  (1 − α) share of years, counting the year at the VaR in part when n(1 − α) is not whole.
+
+When fewer than (1 − α) of years lose anything, VaR_α is 0 and ES_α is the mean loss of the
+worst (1 − α) of years, i.e. E[L] / (1 − α): issue #15 saw ES equal to E[L], 20 times too low.
 """
 
 from __future__ import annotations
@@ -50,6 +61,40 @@ def simulate(
     return np.bincount(year_of, weights=shares * custody, minlength=years)
 
 
+def var_es(losses: Any, level: Decimal) -> tuple[float, float]:  # float-ok: statistics
+    """VaR and expected shortfall at ``level`` of equally likely outcomes, by their definitions.
+
+    ``VaR = L₍k₎`` with ``k = ⌈nα⌉`` (1-based, ascending); ``ES = (Σ_{L > VaR} L + VaR·(k − n·α))
+    ÷ (n·(1 − α))``, the discrete form of Acerbi & Tasche's (2002) definition; n·α is computed
+    exactly from the Decimal level.
+    """
+    ordered = np.sort(np.asarray(losses, dtype=np.float64))
+    n = len(ordered)
+    n_alpha = Decimal(n) * level
+    k = int(n_alpha.to_integral_value(rounding=ROUND_CEILING))
+    var = float(ordered[max(k, 1) - 1])  # float-ok
+    above = ordered[ordered > var]
+    at_var = Decimal(int(np.count_nonzero(ordered <= var))) - n_alpha  # n·(P(L ≤ VaR) − α) ≥ 0
+    tail_weight = Decimal(n) - n_alpha  # n·(1 − α)
+    es = (float(above.sum()) + var * float(at_var)) / float(tail_weight)  # float-ok
+    return var, es
+
+
+def frequency_method(model: LossModel, negative_binomial: bool) -> str:
+    """What the simulation drew its yearly counts from (stated, never the fit's default)."""
+    if negative_binomial and model.nb_size:
+        return (
+            f"negative binomial (size r = {model.nb_size:.6g}, method of moments on the yearly counts; "
+            f"mean λ = {model.frequency:.6g} per exchange-year)"
+        )
+    if negative_binomial:
+        return (
+            f"Poisson MLE (λ = {model.frequency:.6g} per exchange-year): negative binomial asked, but the "
+            "yearly counts are not over-dispersed"
+        )
+    return f"Poisson MLE (λ = {model.frequency:.6g} per exchange-year, assumed exchanges at risk)"
+
+
 def capacity(snapshot: Snapshot) -> Decimal:
     """Reserve deposits plus in-force insurance that would answer an outflow, floored."""
     reserve = sum((d.amount for d in snapshot.deposits if d.form in RESERVE_FORMS), Decimal(0))
@@ -70,6 +115,8 @@ class StressResult:
     """Distribution summary of simulated annual losses and the chance funding falls short."""
 
     currency: str
+    exchange: str
+    frequency_method: str
     custody: Decimal
     years: int
     seed: int
@@ -84,7 +131,11 @@ class StressResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (amounts rounded up to the currency unit: a loss is never understated)."""
         return {
+            "exchange": self.exchange,
             "currency": self.currency,
+            "frequency_method": self.frequency_method,
+            "risk_measures": "VaR = lower quantile inf{x: P(L <= x) >= level}; ES = mean of the worst "
+            "(1 - level) of years (Acerbi & Tasche 2002)",
             "customer_crypto": f"{self.custody:f}",
             "years": self.years,
             "seed": self.seed,
@@ -119,15 +170,16 @@ def stress(
     losses = simulate(model, float(custody), years, seed, negative_binomial)  # float-ok
     var, es = {}, {}
     for level in levels:
-        threshold = float(np.quantile(losses, float(level), method="higher"))  # float-ok
-        tail = losses[losses >= threshold]
-        var[f"{level}"] = _up(threshold)
-        es[f"{level}"] = _up(tail.mean() if len(tail) else threshold)
+        value_at_risk, shortfall = var_es(losses, level)
+        var[f"{level}"] = _up(value_at_risk)
+        es[f"{level}"] = _up(shortfall)
     cap = capacity(snapshot)
     short = Decimal(int((losses > float(cap)).sum())) / years  # float-ok
     any_loss = Decimal(int((losses > 0).sum())) / years
     return StressResult(
         exposure.currency,
+        snapshot.exchange.name,
+        frequency_method(model, negative_binomial),
         quantize(custody, 0, "ROUND_FLOOR"),
         years,
         seed,
@@ -139,6 +191,17 @@ def stress(
         any_loss,
         losses,
     )
+
+
+def document(result: StressResult, model: LossModel) -> dict[str, Any]:
+    """The stress document (result and model), its frequency method the one actually simulated."""
+    fitted = model.to_dict()
+    fitted["frequency"]["method"] = result.frequency_method
+    return {**result.to_dict(), "model": fitted}
+
+
+VAR_STYLES = (("#c62828", ":"), ("#6a1b9a", "-."), ("#ef6c00", (0, (5, 2))), ("#00838f", (0, (1, 3))))
+"""Colour and dash per VaR line, so that no two levels look alike."""
 
 
 def plot(result: StressResult, path: Path) -> None:
@@ -158,11 +221,20 @@ def plot(result: StressResult, path: Path) -> None:
         linestyle="--",
         label="reserve + insurance",
     )  # float-ok
-    for level, value in result.var.items():
-        axis.axvline(float(value), color="#c62828", linestyle=":", label=f"VaR {level}")  # float-ok
+    for i, (level, value) in enumerate(result.var.items()):
+        colour, dash = VAR_STYLES[i % len(VAR_STYLES)]
+        label = f"VaR {level} = {value:,f} (ES {result.expected_shortfall[level]:,f})"
+        if value <= 0:  # a zero VaR has no place on a log axis: said in the legend instead
+            axis.plot([], [], color=colour, linestyle=dash, label=f"{label}: no loss in {level} of years")
+            continue
+        axis.axvline(float(value), color=colour, linestyle=dash, label=label)  # float-ok: a plot coordinate
     axis.set_xlabel(f"annual outflow loss ({result.currency})")
     axis.set_ylabel("probability of exceeding")
-    axis.set_title(f"Simulated annual losses, {result.years:,} exchange-years (seed {result.seed})")
+    axis.set_title(
+        f"{result.exchange}: simulated annual losses, {result.years:,} exchange-years (seed {result.seed})\n"
+        f"{result.frequency_method}",
+        fontsize=9,
+    )
     axis.legend(loc="lower left", fontsize=8)
     buffer = io.BytesIO()
     figure.tight_layout()

@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 
 from caspr.cli import render
-from caspr.cli.common import OutputFormat, app, console, fail_input, open_snapshot
+from caspr.cli.common import (
+    OutputFormat,
+    app,
+    check_out,
+    console,
+    fail_input,
+    open_snapshot,
+    writable_parent,
+)
 from caspr.cli.report import LangOption, ReportOption, distribution_report, report_language
 from caspr.distribution import batches
 from caspr.distribution.inkind import InKindResult, distribute_in_kind
@@ -31,10 +39,13 @@ def distribute_command(
     ledger: Annotated[
         Path | None, typer.Option("--ledger", help="Record payout batches in this ledger")
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists")] = False,
     report_file: ReportOption = None,
     lang: LangOption = None,
 ) -> None:
     """Return segregated assets: claims, pools, pro rata in kind or fiat rounds, holds, batches."""
+    check_out(out, force)
+    writable_parent(ledger, "--ledger")
     snapshot = open_snapshot(directory)
     language = report_language(snapshot, report_file, lang)
     try:

@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 
 from caspr.cli import render
-from caspr.cli.common import OutputFormat, app, console, fail_input, open_snapshot
+from caspr.cli.common import (
+    OutputFormat,
+    app,
+    check_out,
+    console,
+    fail_input,
+    open_snapshot,
+    writable_parent,
+)
 from caspr.cli.report import LangOption, ReportOption, incident_report, report_language
 from caspr.compensation import compensate
 from caspr.compensation.incident import load_incident
@@ -26,10 +34,13 @@ def incident_command(
     out: Annotated[Path | None, typer.Option("--out", help="Folder for payouts.csv and summary.json")] = None,
     output: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = OutputFormat.TABLE,
     ledger: Annotated[Path | None, typer.Option("--ledger", help="Record the payouts in this ledger")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists")] = False,
     report_file: ReportOption = None,
     lang: LangOption = None,
 ) -> None:
     """Who lost what, the reserve → insurance → capital → loans waterfall, and the payout plan."""
+    check_out(out, force)
+    writable_parent(ledger, "--ledger")
     snapshot = open_snapshot(directory)
     language = report_language(snapshot, report_file, lang)
     try:

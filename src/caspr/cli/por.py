@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import time
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -99,19 +102,72 @@ def por_verify(
     if proof_format is ProofFormat.OKX_V2:
         if len(files) != 2:
             fail("okx-v2 needs two files: the full tree file and the user info file")
-        verdict = published.verify_okx_v2(files[0].read_text(encoding="utf-8"), read_json(files[1]), expected)
+        try:
+            tree = files[0].read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"{files[0]}: cannot be read as text: {exc}")
+        verdict = published.verify_okx_v2(tree, read_json(files[1]), expected)
     elif len(files) != 1:
         fail(f"{proof_format.value} takes exactly one proof file")
-    elif proof_format is ProofFormat.OKX_V1:
-        verdict = published.verify_okx_v1(read_json(files[0]), expected)
-    elif proof_format is ProofFormat.BITGET:
-        verdict = published.verify_bitget(read_json(files[0]), expected)
     else:
-        published_root = read_json(Path(root)) if root else None
-        verdict = por.verify(read_json(files[0]), published_root)
+        document = read_json(files[0])
+        _check_format(files[0], document, proof_format)
+        if proof_format is ProofFormat.OKX_V1:
+            verdict = published.verify_okx_v1(document, expected)
+        elif proof_format is ProofFormat.BITGET:
+            verdict = published.verify_bitget(document, expected)
+        else:
+            verdict = _verify_caspr(document, root)
     _print_verdict(verdict)
     if not verdict.valid:
         raise typer.Exit(1)
+
+
+ROOT_HASH = re.compile(r"^[0-9a-f]{64}$")
+"""A caspr root hash as ``root.json`` prints it: SHA-256, 64 lower-case hex digits."""
+
+
+def _verify_caspr(document: Any, root: str | None) -> por.Verdict:
+    """A caspr proof against a published root.json, or against a bare root hash."""
+    if root is None or not ROOT_HASH.match(root.strip().lower()):
+        return por.verify(document, read_json(Path(root)) if root else None)
+    verdict = por.verify(document, None)
+    if not verdict.valid:
+        return verdict
+    if document["root"]["hash"] != root.strip().lower():
+        return por.Verdict(
+            False, ("the proof's root hash differs from the published root hash",), verdict.checked
+        )
+    return dataclasses.replace(
+        verdict,
+        checked=(*verdict.checked, "proof's root hash equals the published root hash"),
+        not_checked=("the published per-asset totals and audit id (give the root.json file to check them)",),
+    )
+
+
+FORMAT_MARKS: dict[ProofFormat, Callable[[Any], bool]] = {
+    ProofFormat.CASPR: lambda d: d.get("format") == por.FORMAT,
+    ProofFormat.OKX_V1: lambda d: isinstance(d.get("self"), dict) and "path" in d and "hash" in d["self"],
+    ProofFormat.BITGET: lambda d: isinstance(d.get("self"), dict) and "merkelLeaf" in d["self"],
+}
+"""How each one-file format is recognised: the keys its documents always carry."""
+
+FORMAT_NAMES = {ProofFormat.CASPR: "caspr", ProofFormat.OKX_V1: "OKX v1", ProofFormat.BITGET: "Bitget"}
+
+
+def _check_format(path: Path, document: Any, expected: ProofFormat) -> None:
+    """Exit 2 when ``document`` is not a proof of the ``--format`` given, naming what it looks like."""
+    if isinstance(document, dict) and FORMAT_MARKS[expected](document):
+        return
+    looks = [
+        FORMAT_NAMES[f] for f, mark in FORMAT_MARKS.items() if isinstance(document, dict) and mark(document)
+    ]
+    hint = (
+        f" (it looks like a {looks[0]} proof: use --format {looks[0].lower().replace(' ', '-')})"
+        if looks
+        else ""
+    )
+    fail(f"{path}: this is not an {FORMAT_NAMES[expected]} proof file{hint}")
 
 
 def _print_verdict(verdict: por.Verdict) -> None:

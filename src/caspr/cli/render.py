@@ -44,6 +44,16 @@ def units(value: Decimal) -> str:
     return f"{shown:,f}"
 
 
+def size(n: int) -> str:
+    """A byte count for people: ``2.6 MB``, ``200.0 TB`` (decimal units, one decimal)."""
+    value = Decimal(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{money(value, 1 if unit != 'B' else 0)} {unit}"
+        value /= 1000
+    raise AssertionError  # unreachable: the loop returns at TB
+
+
 def snapshot_summary(snapshot: Snapshot) -> Table:
     """What a valid snapshot holds."""
     ex = snapshot.exchange
@@ -262,7 +272,7 @@ def custody_view(report: CustodyReport) -> Group:
             m.method,
             share,
             m.limit,
-            Text("pass", style="green") if m.passed else Text("fail", style="bold red"),
+            _method_result(m.passed, report.applies(m), m.jurisdiction),
         )
     findings = Table(title="Findings", title_justify="left")
     for header in ("severity", "rule", "finding"):
@@ -270,6 +280,14 @@ def custody_view(report: CustodyReport) -> Group:
     for f in report.findings:
         findings.add_row(Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]), f.rule, f.message)
     return Group(rec, methods, findings)
+
+
+def _method_result(passed: bool, applies: bool, jurisdiction: str) -> Text:
+    """Pass or fail; another jurisdiction's method is a comparison, never this exchange's breach."""
+    if applies:
+        return Text("pass", style="green") if passed else Text("fail", style="bold red")
+    verdict = "would pass" if passed else "would fail"
+    return Text(f"{verdict} ({jurisdiction} only)", style="dim")
 
 
 def distribution_view(summary: dict[str, Any]) -> Group:
@@ -509,4 +527,5 @@ def calibration_view(doc: dict[str, Any]) -> Group:
         f"cost across the market: ¥{money(Decimal(doc['market_cost_jpy']))} "
         f"(¥{money(Decimal(doc['market_cost_at_defaults_jpy']))} at the default parameters)",
     ]
-    return Group(*(Text(line) for line in lines), Text(doc["method"], style="dim"))
+    warnings = [Text(f"warning: {w}", style="yellow") for w in doc.get("warnings", [])]
+    return Group(*(Text(line) for line in lines), *warnings, Text(doc["method"], style="dim"))

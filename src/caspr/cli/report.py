@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from caspr.cli.common import app, errors, fail, fail_input, open_snapshot, parse_date
+from caspr.cli.common import app, errors, fail, fail_input, open_snapshot, parse_date, writable_parent
 from caspr.errors import InputError, NoRuleInForce
 from caspr.params import load_overrides
 from caspr.rules import REGIMES
@@ -25,12 +25,13 @@ LangOption = Annotated[
 ]
 
 
-def report_language(snapshot: Snapshot, path: Path | None, lang: str | None) -> str:
+def report_language(snapshot: Snapshot, path: Path | None, lang: str | None, option: str = "--report") -> str:
     """The report's language (default from the jurisdiction), checked with the path before any work."""
     from caspr import report  # noqa: PLC0415 - Jinja2 and Babel: loaded when a report is asked for
 
     language = lang or report.language_for(snapshot.exchange.jurisdiction.value)
     if path is not None:
+        writable_parent(path, option)
         try:
             report.check_target(path, language)
         except ValueError as exc:
@@ -95,7 +96,7 @@ def report_command(
     from caspr import report  # noqa: PLC0415
 
     snapshot = open_snapshot(directory)
-    language = report_language(snapshot, out, lang)
+    language = report_language(snapshot, out, lang, "--out")
     if regime is not None and regime != "all" and regime not in REGIMES:
         fail(f"unknown regime {regime!r} (known: {', '.join(REGIMES)}, all)")
     try:

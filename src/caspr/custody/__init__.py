@@ -68,11 +68,14 @@ class Method:
     limit: str
     passed: bool
     citation: Citation | None
+    jurisdiction: str = ""
+    """Where the regime applies: its pass/fail binds only an exchange of that jurisdiction."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         return {
             "regime": self.regime,
+            "jurisdiction": self.jurisdiction,
             "method": self.method,
             "cold_share": canonical(self.cold_share) if self.cold_share is not None else None,
             "limit": self.limit,
@@ -91,6 +94,11 @@ class CustodyReport:
     assets: tuple[Reconciliation, ...]
     methods: tuple[Method, ...]
     findings: tuple[Finding, ...]
+    jurisdiction: str = ""
+
+    def applies(self, method: Method) -> bool:
+        """Whether ``method``'s regime binds this exchange (the others are comparisons)."""
+        return method.jurisdiction == self.jurisdiction
 
     @property
     def breached(self) -> bool:
@@ -182,6 +190,7 @@ def methods(ctx: Context) -> tuple[list[Method], dict[str, list[Finding]]]:
                 f"non-cold ≤ {canonical(limit.value)}",
                 hot <= total * limit.value,
                 limit.citation,
+                "JP",
             )
         )
         findings["JP"] = [
@@ -200,6 +209,7 @@ def methods(ctx: Context) -> tuple[list[Method], dict[str, list[Finding]]]:
                 f"cold ≥ {canonical(hk.value('min_cold_share'))}",
                 finding.severity is not Severity.BREACH,
                 finding.citation,
+                "HK",
             )
         )
         findings["HK"] = [finding]
@@ -215,6 +225,7 @@ def methods(ctx: Context) -> tuple[list[Method], dict[str, list[Finding]]]:
                 f"cold ≥ {canonical(kr.value('min_cold_share'))}",
                 finding.severity is not Severity.BREACH,
                 finding.citation,
+                "KR",
             )
         )
         findings["KR"] = [finding]
@@ -237,6 +248,7 @@ def methods(ctx: Context) -> tuple[list[Method], dict[str, list[Finding]]]:
                 f"cold ≥ {canonical(bh.value('min_cold_share_per_asset'))} for every asset",
                 not per_asset,
                 bh("min_cold_share_per_asset").citation,
+                "BH",
             )
         )
         findings["BH"] = per_asset
@@ -254,7 +266,15 @@ def custody_report(snapshot: Snapshot, engine: Engine | None = None) -> CustodyR
     rows = tuple(reconcile(a) for a in ctx.exposure.assets)
     found, by_jurisdiction = methods(ctx)
     findings = [*segregation_findings(rows), *by_jurisdiction.get(snapshot.exchange.jurisdiction.value, [])]
-    return CustodyReport(snapshot.exchange.id, ctx.as_of, ctx.currency, rows, tuple(found), tuple(findings))
+    return CustodyReport(
+        snapshot.exchange.id,
+        ctx.as_of,
+        ctx.currency,
+        rows,
+        tuple(found),
+        tuple(findings),
+        snapshot.exchange.jurisdiction.value,
+    )
 
 
 def total_shortfall_value(report: CustodyReport) -> Decimal:

@@ -1,6 +1,6 @@
 """Proof of liabilities, caspr's own format ``caspr-por/1``: a Merkle sum tree per asset.
 
-Designed against the known flaws of published formats (research/por.md §6.2-6.3):
+Designed against the known flaws of published formats (docs/sources.md, "Proof of liabilities"):
 
 * **Integer amounts per asset at the asset's ledger scale**, encoded as 16-byte unsigned
   big-endian integers; a proof with a negative, non-canonical or ≥ 2^128 value, or whose

@@ -1,7 +1,7 @@
 """Verifiers for other exchanges' published proof-of-liabilities formats (read-only).
 
 Each verifier recomputes what the format lets it recompute, says what it could not check,
-and flags the weaknesses of the format itself (research/por.md §2, §4, §6.3):
+and flags the weaknesses of the format itself (docs/por.md; sources in docs/sources.md):
 
 * **OKX v1 path proof** — leaf ``sha256_hex(nonce + '{"BTC":"…","ETH":"…","USDT":"…"}')``;
   parent ``sha256_hex(hL + hR + BTC + ETH + USDT + str(height))`` with sums rounded down

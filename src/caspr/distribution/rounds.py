@@ -34,15 +34,18 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from caspr.distribution.allocation import allocate
 from caspr.distribution.inkind import hold_reasons
 from caspr.distribution.plan import Plan, Round, percent_text
-from caspr.engine import Engine
+from caspr.engine import Engine, rows_by_asset
 from caspr.errors import InputError, Problem
 from caspr.invariants import check_cumulative, check_distribution
 from caspr.money import AssetKind, canonical, quantize
 from caspr.snapshot.loader import Snapshot
+from caspr.units import decimal_units
 
 ROUNDS_RULE = (
     "every payment floored to the payout currency's minor unit (the rest stays with the estate); "
@@ -143,15 +146,50 @@ class RoundsResult:
 
 
 def value_claims(snapshot: Snapshot, engine: Engine, plan: Plan) -> dict[str, Claim]:
-    """Each account's claim in the reporting currency at the plan's reference prices."""
-    balances = engine.table("balances").to_pyarrow().to_pylist()
-    claims: dict[str, list[Decimal]] = {}
-    for row in balances:
-        asset = snapshot.assets[row["asset"]]
-        price = plan.claim_prices.get(asset.code, asset.price)
-        slot = claims.setdefault(row["account_id"], [Decimal(0), Decimal(0)])
-        slot[0 if asset.kind is AssetKind.FIAT else 1] += row["amount"] * price
-    return {a: Claim(a, v[0], v[1]) for a, v in sorted(claims.items())}
+    """Each account's claim in the reporting currency at the plan's reference prices (exact).
+
+    Vectorised: every balance times its price as an exact integer at one common scale (the
+    finest amount scale plus price decimals), summed per account and kind with NumPy over
+    Python integers; no Decimal per balance row (issue #15: fiat mode must be linear at 10M).
+    """
+    balances = engine.table("balances").to_pyarrow()
+    accounts = balances["account_id"].combine_chunks()
+    amounts = balances["amount"].combine_chunks()
+    rows_of = rows_by_asset(balances["asset"].combine_chunks())
+    prices = {
+        code: _integer_price(plan.claim_prices.get(code, snapshot.assets[code].price)) for code in rows_of
+    }
+    common = max((snapshot.assets[c].scale + prices[c][1] for c in rows_of), default=0)
+    values = np.zeros(len(amounts), dtype=object)
+    fiat = np.zeros(len(amounts), dtype=bool)
+    for code, index in rows_of.items():
+        asset = snapshot.assets[code]
+        numerator, price_scale = prices[code]
+        units = decimal_units(amounts.take(pa.array(index)).cast(pa.decimal128(38, asset.scale)))
+        factor = numerator * 10 ** (common - asset.scale - price_scale)
+        values[index] = np.asarray(units, dtype=object) * factor
+        fiat[index] = asset.kind is AssetKind.FIAT
+    unique = pc.unique(accounts)
+    ordered = unique.take(pc.array_sort_indices(unique))
+    ranks = pc.index_in(accounts, value_set=ordered).to_numpy()
+    totals = {}
+    for kind, mask in (("fiat", fiat), ("crypto", ~fiat)):
+        sums = np.zeros(len(ordered), dtype=object)
+        sums[:] = 0
+        np.add.at(sums, ranks[mask], values[mask])
+        totals[kind] = sums.tolist()
+    return {
+        account: Claim(account, Decimal(f).scaleb(-common), Decimal(c).scaleb(-common))
+        for account, f, c in zip(ordered.to_pylist(), totals["fiat"], totals["crypto"], strict=True)
+    }
+
+
+def _integer_price(price: Decimal) -> tuple[int, int]:
+    """``price`` as (integer numerator, decimal places): 15000000.5 → (150000005, 1)."""
+    _, digits, exponent = price.as_tuple()
+    numerator = int("".join(map(str, digits))) if digits else 0
+    exponent = int(exponent)
+    return (numerator * 10**exponent, 0) if exponent >= 0 else (numerator, -exponent)
 
 
 class _Ledger:
@@ -162,14 +200,17 @@ class _Ledger:
         self.payments: list[Payment] = []
         self.cumulative: dict[str, list[int]] = {}
         self.rows: dict[str, list[int]] = {}
-        """Account id → the indices of its payments (a release touches only its own)."""
+        """Disputed account id → the indices of its payments (a release touches only its own)."""
+        self.quantum = Decimal(1).scaleb(-scale)
 
     def floor(self, value: Decimal) -> Decimal:
-        return quantize(value, self.scale, ROUND_FLOOR)
+        return value.quantize(self.quantum, rounding=ROUND_FLOOR)
 
     def pay(
         self, account: str, round_: Round | None, track: str, amount: Decimal, in_fiat: bool = False
     ) -> None:
+        if amount <= 0:
+            return
         amount = self.floor(amount)
         if amount <= 0:
             return
@@ -179,7 +220,8 @@ class _Ledger:
             asset = self.plan.payout_asset
             price = self.plan.payout_prices[asset]
             units = quantize(amount / price, 8, ROUND_FLOOR)
-        self.rows.setdefault(account, []).append(len(self.payments))
+        if account in self.plan.disputed:
+            self.rows.setdefault(account, []).append(len(self.payments))
         self.payments.append(
             Payment(
                 account,

@@ -66,6 +66,19 @@ class DatedValue(BaseModel):
         return parse_decimal(value)
 
 
+class Plausible(BaseModel):
+    """The range outside which a value (calibrated or overridden) is questionable, and why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    min: Decimal
+    max: Decimal
+    reason: str
+
+    def outside(self, value: Decimal) -> bool:
+        """True when ``value`` leaves the range."""
+        return not self.min <= value <= self.max
+
+
 class ParameterFile(BaseModel):
     """The content of one parameter YAML file."""
 
@@ -75,6 +88,7 @@ class ParameterFile(BaseModel):
     status: Status
     last_verified: dt.date | None = None
     needs_primary_check: bool = False
+    plausible: Plausible | None = None
     values: dict[dt.date, DatedValue]
 
 

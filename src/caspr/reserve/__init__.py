@@ -2,6 +2,11 @@
 
 Credits round down (DESIGN.md): an insurance credit is ``limit − retention`` floored
 to whole currency units; a capped credit is floored again after the cap.
+
+Each policy's and deposit's credit is an :class:`~caspr.money.Amount` in its own currency
+and the credits are summed as Amounts in the regime's currency, so a policy or deposit in
+another currency raises :class:`~caspr.money.UnitMismatch` instead of being added as if it
+were the same money (the snapshot loader refuses such a file first; this is the backstop).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from decimal import Decimal
 
 from caspr.citation import Citation
 from caspr.component import Component
-from caspr.money import canonical, round_credit, total_of
+from caspr.money import Amount, canonical, round_credit, sum_amounts
 from caspr.snapshot.schema import Cover, DepositForm, InsurancePolicy, ReserveDeposit
 
 
@@ -64,9 +69,11 @@ def insurance_credit(
     snapshot and is assumed nil (stated in each child's formula).
     """
     children = []
+    credits = []
     for policy in policies:
         reasons = policy_problems(policy, as_of, conditions)
         credit = Decimal(0) if reasons else round_credit(max(Decimal(0), policy.limit - policy.retention))
+        credits.append(Amount(credit, policy.currency.value))
         formula = (
             ("not counted: " + "; ".join(reasons))
             if reasons
@@ -85,7 +92,7 @@ def insurance_credit(
                 ),
             )
         )
-    total = total_of([c.amount for c in children])
+    total = sum_amounts(credits, currency).value
     return Component(
         "insurance", total, currency, "Σ eligible policies", citation=citation, children=tuple(children)
     )
@@ -101,6 +108,7 @@ def deposit_credit(
 ) -> Component:
     """Σ of deposits in an allowed form (and, if asked, on trust and short enough)."""
     children = []
+    credits = []
     for deposit in deposits:
         reasons = []
         if deposit.form not in allowed:
@@ -114,6 +122,7 @@ def deposit_credit(
         if require_trust and not deposit.on_trust:
             reasons.append("not held on trust")
         credit = Decimal(0) if reasons else round_credit(deposit.amount)
+        credits.append(Amount(credit, deposit.currency.value))
         children.append(
             Component(
                 f"deposit {deposit.id} ({deposit.form.value}, {deposit.held_at})",
@@ -125,7 +134,7 @@ def deposit_credit(
         )
     return Component(
         "reserve",
-        total_of([c.amount for c in children]),
+        sum_amounts(credits, currency).value,
         currency,
         "Σ eligible deposits",
         citation=citation,

@@ -13,6 +13,7 @@ editor shows); for Parquet the first row is row 1.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,7 +26,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-import yaml
 from pydantic import ValidationError
 
 from caspr.errors import InputError, Problem
@@ -49,13 +49,16 @@ from caspr.snapshot.schema import (
     TableSpec,
 )
 from caspr.units import MAX_TEN_POWER, decimal_limbs, multiples_of_ten
-from caspr.yamltext import load_yaml
+from caspr.yamltext import load_yaml, not_utf8
 
 MAX_PROBLEMS = 200
 """Validation stops collecting after this many problems and says it did."""
 
 MAX_INTEGER_DIGITS = 20
 """Amounts are DECIMAL(38, 18) in the engine: at most 20 digits before the point."""
+
+ENGINE_SUM_LIMIT = 10**MAX_INTEGER_DIGITS
+"""Every asset's total of a column must stay below this: the engine's sums are DECIMAL(38, 18) too."""
 
 _DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
 
@@ -126,6 +129,34 @@ def csv_header(path: Path) -> list[str]:
     """The column names on a CSV file's first line."""
     with path.open(newline="", encoding="utf-8") as handle:
         return next(csv.reader(handle), [])
+
+
+def _locate_csv_problem(path: Path) -> Problem | None:
+    """The first line of a CSV file that Arrow refused: not UTF-8, or a row of the wrong width.
+
+    Arrow's message names neither the line nor the column; this rereads the file (only when
+    it failed) to say where. ``None`` when the file reads cleanly here too.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return not_utf8(path.name, data, exc)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header = next(reader, [])
+    while True:
+        start = reader.line_num + 1  # a quoted field may span lines: name the row's first
+        try:
+            row = next(reader)
+        except StopIteration:
+            return None
+        except csv.Error as exc:
+            return Problem(path.name, start, None, f"malformed CSV: {exc}")
+        if len(row) != len(header):
+            return Problem(path.name, start, None, f"{len(row)} fields where the header has {len(header)}")
 
 
 def _read_table(path: Path, schema: pa.Schema | None, numeric: set[str]) -> pa.Table:
@@ -276,6 +307,44 @@ class _TableCheck:
                 allowed = ", ".join(column.values)
                 self.report(bad, column.name, values, "unknown value {value!r} (allowed: " + allowed + ")")
 
+    def totals(self, table: pa.Table) -> None:
+        """Each asset's total of every amount and price column must fit the engine's sum.
+
+        The engine sums as DECIMAL(38, 18) (:data:`caspr.engine.AMOUNT_TYPE`): a total of
+        10^20 or more overflows there ("Overflow in SUM of DECIMAL") although every single
+        value has at most 20 integer digits. The bound is checked exactly on the integer parts
+        in 128-bit integers, plus one per row for the fractions (so a total within a few units
+        of 10^20 is refused too, never one above it accepted).
+        """
+        numeric = [c for c in _numeric_columns(self.spec) if c in table.column_names]
+        group = '"asset"' if "asset" in table.column_names else "NULL"
+        with duckdb.connect() as con:
+            con.execute("SET enable_progress_bar = false")
+            con.register("checked", table)
+            for name in numeric:
+                quoted = name.replace('"', '""')
+                integer = (
+                    f'CAST(FLOOR("{quoted}") AS HUGEINT)'
+                    if _exact_decimal(table.schema.field(name).type)
+                    else f"""CAST(NULLIF(split_part("{quoted}", '.', 1), '') AS HUGEINT)"""
+                )
+                rows = con.sql(
+                    f"SELECT {group} AS asset, SUM({integer}) AS whole FROM checked GROUP BY ALL "
+                    f"HAVING whole + COUNT(*) >= CAST('{ENGINE_SUM_LIMIT}' AS HUGEINT) ORDER BY 1"
+                ).fetchall()
+                for asset, whole in rows:
+                    which = f"the {asset} values" if asset is not None else "the values"
+                    self.out.add(
+                        Problem(
+                            self.file,
+                            None,
+                            name,
+                            f"{which} add up to {whole:,} or more: caspr sums amounts as "
+                            "DECIMAL(38, 18), so each asset's total must stay below 10^20 "
+                            "(100,000,000,000,000,000,000)",
+                        )
+                    )
+
     def _decimal(self, values: pa.Array, present: pa.Array, name: str) -> None:
         shaped = pc.match_substring_regex(values, _DECIMAL)
         negative = pc.and_(shaped, pc.starts_with(values, "-"))
@@ -382,11 +451,10 @@ def _load_document(root: Path, name: str, out: _Collector) -> Any:
             out.add(Problem(path.name, None, None, "required file is missing"))
         return None
     try:
-        raw = load_yaml(path)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        out.add(Problem(path.name, line, None, f"not valid YAML: {getattr(exc, 'problem', exc)}"))
+        raw = load_yaml(path, path.name)
+    except InputError as refused:
+        for problem in refused.problems:
+            out.add(problem)
         return None
     try:
         return DOCUMENTS[name].model_validate(raw if raw is not None else {})
@@ -467,7 +535,8 @@ def _check_table(root: Path, spec: TableSpec, out: _Collector) -> tuple[TableFil
         schema = pq.read_schema(path) if fmt == "parquet" else None
         table = _read_table(path, schema, _numeric_columns(spec))
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
-        out.add(Problem(path.name, None, None, f"cannot be read: {exc}".splitlines()[0]))
+        located = _locate_csv_problem(path) if fmt == "csv" else None
+        out.add(located or Problem(path.name, None, None, f"cannot be read: {exc}".splitlines()[0]))
         return None
     table = _contiguous(table)
     check = _TableCheck(spec, path, fmt, out)
@@ -475,7 +544,10 @@ def _check_table(root: Path, spec: TableSpec, out: _Collector) -> tuple[TableFil
         return None
     if schema is not None:
         check.no_floats(schema)
+    before = len(out.problems)
     check.values(table)
+    if len(out.problems) == before:  # totals only of values that are all numbers
+        check.totals(table)
     return TableFile(spec.name, path, fmt, table.num_rows), table
 
 

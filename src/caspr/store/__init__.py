@@ -7,25 +7,35 @@ The URL comes from ``--db``, else ``CASPR_DATABASE_URL``, else an SQLite file
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import json
 import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from caspr.store.models import AuditEntry, utcnow
+from caspr.store.audit import GENESIS, AuditVerdict, Checkpoint, audit, checkpoint, payload_hash, verify_audit
 
-GENESIS = "0" * 64
+__all__ = [
+    "GENESIS",
+    "AuditVerdict",
+    "Checkpoint",
+    "audit",
+    "checkpoint",
+    "database_url",
+    "make_engine",
+    "max_bind_parameters",
+    "payload_hash",
+    "sessions",
+    "transaction",
+    "upgrade",
+    "verify_audit",
+]
 
 
 def database_url(url: str | None = None) -> str:
@@ -93,85 +103,3 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     with factory() as session, session.begin():
         yield session
-
-
-def payload_hash(payload: Any) -> str:
-    """SHA-256 of the canonical JSON of ``payload``."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _entry_hash(
-    seq: int, at: dt.datetime, actor: str, action: str, key: str | None, digest: str, previous: str
-) -> str:
-    at_utc = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
-    body = [seq, at_utc.astimezone(dt.UTC).isoformat(), actor, action, key, digest, previous]
-    return hashlib.sha256(json.dumps(body, separators=(",", ":")).encode()).hexdigest()
-
-
-def audit(
-    session: Session, actor: str, action: str, payload: Any, idempotency_key: str | None = None
-) -> AuditEntry:
-    """Append an entry chained to the last one (in the caller's transaction).
-
-    On PostgreSQL the table is locked for the append so concurrent writers queue; SQLite
-    serialises writers itself.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("LOCK TABLE audit_log IN EXCLUSIVE MODE"))
-    last = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
-    seq = last.seq + 1 if last else 1
-    previous = last.entry_hash if last else GENESIS
-    at = utcnow()
-    digest = payload_hash(payload)
-    entry = AuditEntry(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        idempotency_key=idempotency_key,
-        payload_hash=digest,
-        prev_hash=previous,
-        entry_hash=_entry_hash(seq, at, actor, action, idempotency_key, digest, previous),
-    )
-    session.add(entry)
-    session.flush()
-    return entry
-
-
-@dataclass(frozen=True, slots=True)
-class AuditVerdict:
-    """Whether the chain is intact, how many entries, and the first bad one."""
-
-    valid: bool
-    entries: int
-    first_bad: int | None
-    reason: str | None
-
-
-def verify_audit(session: Session) -> AuditVerdict:
-    """Recompute the chain: any altered, removed or reordered entry is named (the first one)."""
-    previous, expected_seq, count = GENESIS, 1, 0
-    for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.seq)):
-        count += 1
-        if entry.seq != expected_seq:
-            return AuditVerdict(
-                False, count, expected_seq, f"entry {expected_seq} is missing (next is {entry.seq})"
-            )
-        if entry.prev_hash != previous:
-            return AuditVerdict(
-                False, count, entry.seq, "does not follow the entry before it (removed or reordered)"
-            )
-        recomputed = _entry_hash(
-            entry.seq,
-            entry.at,
-            entry.actor,
-            entry.action,
-            entry.idempotency_key,
-            entry.payload_hash,
-            entry.prev_hash,
-        )
-        if recomputed != entry.entry_hash:
-            return AuditVerdict(False, count, entry.seq, "its content was altered")
-        previous, expected_seq = entry.entry_hash, expected_seq + 1
-    return AuditVerdict(True, count, None, None)

@@ -130,6 +130,8 @@ class Payout(Base):
     amount: Mapped[Decimal] = mapped_column(MONEY)
     source: Mapped[str] = mapped_column(String(50))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    audit_seq: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    """The ``state.payouts`` audit entry that covers this row."""
 
 
 class ApiKey(Base):
@@ -142,6 +144,10 @@ class ApiKey(Base):
     exchange_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     account_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    audit_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The ``state.key`` audit entry that covers this row's current state."""
 
 
 class IdempotencyRecord(Base):
@@ -170,6 +176,10 @@ class AuditEntry(Base):
     payload_hash: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
+    scheme: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    """``hmac-sha256`` (keyed) or ``sha256``; none for entries written before migration 0004."""
+    state_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """For ``state.*`` entries: the digest of the rows the entry covers."""
 
 
 class Job(Base):

@@ -6,7 +6,7 @@
   by third-party insurance, funds set aside on trust (demand deposits, or fixed
   deposits of at most 6 months), a bank guarantee, or any combination.
 
-Sources: research/regulation.md §5 (secondary; marked needs_primary_check).
+Sources: docs/sources.md, Hong Kong (secondary; marked needs_primary_check).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ call for a liability reserve against unauthorized outflows, modelled on the secu
 brokers' 金融商品取引責任準備金 (FIEA Art. 46-5; 金商業等府令 Art. 175), sized with
 reference to trading volume and past outflow incidents, covering cold-managed assets
 too, drawable without individual approval, and partly coverable by insurance. No formula
-has been published (research/regulation.md §1.2), so this is a transparent,
+has been published (docs/sources.md), so this is a transparent,
 parameterised structure whose every default is marked ``proposed``:
 
     requirement = max(floor, volume + custody + incident)
