@@ -5,6 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Properties check results, not speed: on a loaded 2-core machine a 200 ms per-example
+# deadline fails correct code at random (seen under mutation testing), so none is set.
+settings.register_profile("caspr", deadline=None)
+settings.load_profile("caspr")
 
 EXCHANGE = """\
 id: tiny-jp
@@ -60,6 +66,7 @@ policies:
     starts: 2026-01-01
     expires: 2027-01-01
     currency: JPY
+    insurer_affiliated: false
 """,
     "reserve.yaml": """\
 deposits:
@@ -68,6 +75,7 @@ deposits:
     amount: "500000"
     currency: JPY
     held_at: Example Trust
+    on_trust: true
 """,
 }
 

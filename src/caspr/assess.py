@@ -37,24 +37,55 @@ class Report:
 
     exchange: str
     as_of: dt.date
+    """The assessment date: the parameters in force on it are applied."""
     currency: str
     assessments: tuple[Assessment, ...]
     skipped: tuple[Skipped, ...]
+    snapshot_as_of: dt.date | None = None
+    """The snapshot's own date: its balances, wallets and prices are those of this day."""
+    warnings: tuple[str, ...] = ()
 
     @property
     def breached(self) -> bool:
-        """Whether any assessment found a breach."""
+        """Whether any assessment found a breach of the law in force (projections are not)."""
         return any(a.breaches for a in self.assessments)
+
+    @property
+    def projected(self) -> bool:
+        """Whether a proposed rule projects a shortfall."""
+        return any(a.projections for a in self.assessments)
+
+    def fails(self, include_proposed: bool = False) -> bool:
+        """What ``--fail-on-breach`` exits 1 on: breaches, and projections only if asked."""
+        return self.breached or (include_proposed and self.projected)
+
+    @property
+    def unverified_parameters(self) -> tuple[str, ...]:
+        """``regime.parameter`` of every value used that needs a primary-source check."""
+        return tuple(f"{a.regime}.{p.name}" for a in self.assessments for p in a.unverified_parameters)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``caspr assess --format json``."""
         return {
             "exchange": self.exchange,
             "as_of": self.as_of.isoformat(),
+            "snapshot_as_of": (self.snapshot_as_of or self.as_of).isoformat(),
             "currency": self.currency,
+            "warnings": list(self.warnings),
+            "parameters_needing_primary_check": list(self.unverified_parameters),
             "assessments": [a.to_dict() for a in self.assessments],
             "skipped": [{"regime": s.regime, "reason": s.reason} for s in self.skipped],
         }
+
+
+def date_warnings(snapshot_date: dt.date, as_of: dt.date) -> tuple[str, ...]:
+    """A warning when the assessment date is not the snapshot's: balances are not re-dated."""
+    if snapshot_date == as_of:
+        return ()
+    return (
+        f"assessed as of {as_of} with the rules in force that day, but the snapshot is dated "
+        f"{snapshot_date}: its balances, wallets and prices are those of {snapshot_date}, not of {as_of}",
+    )
 
 
 def select_regimes(snapshot: Snapshot, selection: str | None) -> tuple[list[Regime], bool]:
@@ -124,4 +155,60 @@ def assess(
             if explicit:
                 raise
             skipped.append(Skipped(regime.id, str(exc)))
-    return Report(snapshot.exchange.id, date, ctx.currency, tuple(done), tuple(skipped))
+    return Report(
+        snapshot.exchange.id,
+        date,
+        ctx.currency,
+        tuple(done),
+        tuple(skipped),
+        snapshot.exchange.as_of_date,
+        date_warnings(snapshot.exchange.as_of_date, date),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EligibleFunding:
+    """What counts as funding for an exchange, and how much: one answer for every command.
+
+    Computed by the regime (its :class:`Assessment`'s funding component), never again by a
+    caller: ``assess``, ``stress``, ``incident`` and ``backtest`` all state this object.
+    """
+
+    regime: str
+    status: str
+    currency: str
+    amount: Decimal
+    reserve: Decimal
+    insurance: Decimal
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "regime": self.regime,
+            "status": self.status,
+            "currency": self.currency,
+            "amount": f"{self.amount:f}",
+            "reserve": f"{self.reserve:f}",
+            "insurance": f"{self.insurance:f}",
+        }
+
+
+def eligible_funding(
+    snapshot: Snapshot,
+    engine: Engine | None = None,
+    regime: str | None = None,
+    overrides: dict[str, Decimal] | None = None,
+) -> EligibleFunding | None:
+    """The funding the exchange's regime counts (None when no applicable regime counts funding).
+
+    Without ``regime``: the first regime of the exchange's jurisdiction whose funding has
+    parts (Japan: jp-crypto-reserve; EU: eu-mica; Hong Kong: hk-sfc; Korea: kr-vaupa).
+    """
+    reform = {regime: overrides} if regime and overrides else None
+    report = assess(snapshot, regime, overrides=reform, engine=engine)
+    for a in report.assessments:
+        if a.funding.children:
+            return EligibleFunding(
+                a.regime, a.status.value, a.currency, a.funding.amount, a.reserve, a.insurance
+            )
+    return None

@@ -25,9 +25,17 @@ class Citation(BaseModel):
     url: str | None = None
     status: Status = Status.IN_FORCE
     note: str | None = None
+    needs_primary_check: bool = False
+    """The value rests on a secondary source; every output that shows it says so."""
+    illustrative: bool = False
+    """An illustrative default with no published source (a proposed rule's placeholder)."""
 
     def __str__(self) -> str:
         text = f"{self.instrument} {self.article}".strip()
         if self.status is not Status.IN_FORCE:
             text += f" [{self.status.value}]"
+        if self.illustrative:
+            text += " [illustrative default, no published source]"
+        if self.needs_primary_check:
+            text += " [needs primary check]"
         return text

@@ -48,11 +48,21 @@ _DECIMAL_TEXT = re.compile(r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$")
 
 
 class AssetKind(StrEnum):
-    """What an asset is, as the snapshot contract names it (DESIGN.md, assets.csv)."""
+    """What an asset is, as the snapshot contract names it (DESIGN.md, assets.csv).
+
+    * ``crypto``: a crypto-asset (Japan: 暗号資産, PSA Art. 2(14)).
+    * ``fiat``: money.
+    * ``epi``: an electronic payment instrument (Japan: 電子決済手段, PSA Art. 2(5)), e.g. a
+      fiat-backed stablecoin that Japanese law classes as such; *not* a 暗号資産.
+    * ``stablecoin``: a fiat-referenced token whose legal classification the snapshot does
+      not state. Each regime says what it does with ``epi`` and ``stablecoin``
+      (docs/regimes.md, "Asset kinds"); Japan takes the stricter of both readings.
+    """
 
     CRYPTO = "crypto"
     FIAT = "fiat"
     STABLECOIN = "stablecoin"
+    EPI = "epi"
 
 
 @dataclass(frozen=True, slots=True)

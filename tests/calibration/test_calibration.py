@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -138,6 +138,7 @@ def test_var_and_es_on_a_zero_inflated_loss_match_the_closed_form(level):
     st.lists(st.sampled_from([0.0, 0.0, 0.0, 1.0, 2.5, 7.0, 40.0]), min_size=1, max_size=60),
     st.sampled_from(["0.5", "0.9", "0.95", "0.99", "0.995"]),
 )
+@settings(deadline=None)
 def test_var_and_es_equal_a_brute_force_reference(losses, level):
     var, es = var_es(np.array(losses), Decimal(level))
     reference_var, reference_es = brute_force_var_es(losses, level)

@@ -162,7 +162,7 @@ def test_dmm_style_make_whole_in_kind_funded_by_the_group(tmp_path):
     # Affected holders share the 2 BTC pro rata: A 1.5, B 0.5. Reserve ¥3m; insurance pays
     # min(limit ¥10m, loss left ¥17m − retention ¥1m) = ¥10m; company capital ¥5m; the group loan the last ¥2m.
     insurance = (
-        "policies:\n  - {id: specie, insurer: X, limit: '10000000', retention: '1000000', basis: aggregate,"
+        "policies:\n  - {id: specie, insurer: X, insurer_affiliated: false, limit: '10000000', retention: '1000000', basis: aggregate,"
         " covers: [cold], starts: 2026-01-01, expires: 2027-01-01, currency: JPY}\n"
     )
     reserve = "deposits:\n  - {id: r, form: cash_trust, amount: '3000000', currency: JPY, held_at: T}\n"
@@ -190,7 +190,7 @@ def test_dmm_style_make_whole_in_kind_funded_by_the_group(tmp_path):
 
 def test_expired_policy_and_a_shortfall(tmp_path):
     insurance = (
-        "policies:\n  - {id: old, insurer: X, limit: '50000000', retention: '0', basis: aggregate,"
+        "policies:\n  - {id: old, insurer: X, insurer_affiliated: false, limit: '50000000', retention: '0', basis: aggregate,"
         " covers: [cold], starts: 2025-01-01, expires: 2026-01-01, currency: JPY}\n"
     )
     result = dmm(tmp_path, insurance)
@@ -297,7 +297,7 @@ def test_reconciliation_identities_hold_for_random_incidents(tmp_path_factory, c
         if amounts[i]
     )
     insurance = "policies:\n" + "".join(
-        f"  - {{id: p{i}, insurer: X, limit: '{limit}', retention: '{retention}', basis: aggregate,"
+        f"  - {{id: p{i}, insurer: X, insurer_affiliated: false, limit: '{limit}', retention: '{retention}', basis: aggregate,"
         f" covers: {covers}, starts: {starts}, expires: {expires}, currency: JPY}}\n"
         for i, (limit, retention, covers, (starts, expires)) in enumerate(policies)
     )

@@ -69,12 +69,12 @@ def test_japanese_cold_limit_and_guarantee_computed_by_hand(tmp_path):
         (
             "jp.ordinance.27(2)",
             Severity.INFO,
-            "non-cold customer crypto 15000000 JPY = 5.0000% of 300000000 JPY (limit 5.00%)",
+            "non-cold customer 暗号資産 15000000 JPY = 5.0000% of 300000000 JPY (limit 5.00%)",
         ),
         (
             "jp.psa.63-11-2",
             Severity.BREACH,
-            "BTC: performance-guarantee crypto 0.5 < 1 held hot for customers (short 0.5 BTC)",
+            "BTC: performance-guarantee crypto managed safely 0.5 < 1 held hot for customers (short 0.5 BTC)",
         ),
         ("jp.psa.63-11(1)", Severity.INFO, "JPY: customer money in trust 0 covers 0"),
     }
@@ -82,7 +82,8 @@ def test_japanese_cold_limit_and_guarantee_computed_by_hand(tmp_path):
     assert jp_method.cold_share == Decimal("0.95")  # (15 + 4) / 20
     assert jp_method.passed
     # one satoshi more in the hot wallet (and owed): 1.00000001 × 15,000,000 = ¥15,000,000.15
-    # of ¥300,000,000.15 = 5.00000004...% -> a breach; the guarantee is short 0.50000001 BTC
+    # of ¥300,000,000.15 = 5.0000000475% -> a breach, printed with the digits that show it
+    # (5.00000004%, never "5.0000%"); the guarantee is short 0.50000001 BTC
     over = load_snapshot(
         btc_snapshot(
             tmp_path / "b",
@@ -101,12 +102,15 @@ def test_japanese_cold_limit_and_guarantee_computed_by_hand(tmp_path):
         (
             "jp.ordinance.27(2)",
             Severity.BREACH,
-            "non-cold customer crypto 15000000 JPY = 5.0000% of 300000000 JPY (limit 5.00%)",
+            "non-cold customer 暗号資産 15000000 JPY = 5.00000004% of 300000000 JPY (limit 5.00%)",
         ),
         (
             "jp.psa.63-11-2",
             Severity.BREACH,
-            "BTC: performance-guarantee crypto 0.5 < 1.00000001 held hot for customers (short 0.50000001 BTC)",
+            (
+                "BTC: performance-guarantee crypto managed safely 0.5 < 1.00000001 held hot for customers "
+                "(short 0.50000001 BTC)"
+            ),
         ),
         ("jp.psa.63-11(1)", Severity.INFO, "JPY: customer money in trust 0 covers 0"),
     }

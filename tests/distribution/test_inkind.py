@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from caspr.cli.main import app
 from caspr.distribution.inkind import distribute_in_kind
+from caspr.distribution.output import write_in_kind
 from caspr.distribution.plan import Plan, Rounding
 from caspr.snapshot.loader import load_snapshot
 from tests.distribution.helpers import snapshot
@@ -141,3 +142,23 @@ def test_cli_bad_plan_exits_2_and_writes_nothing(tmp_path):
     assert result.exit_code == 2
     assert "mode" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_cash_proceeds_to_a_held_account_are_held_not_paid(tmp_path):
+    # As above (¥250,000 to A, ¥750,000 to B), but B's KYC is pending: B's cash is reserved in
+    # cash.csv's held_amount and B's 0.75 BTC in distributions.csv's held_amount.
+    root = snapshot(
+        tmp_path / "s",
+        "A,BTC,1\nB,BTC,3\n",
+        "cold,BTC,cold,customer,1\n",
+        accounts="A,verified,active\nB,pending,active\n",
+    )
+    result = distribute_in_kind(load_snapshot(root), Plan(cash_proceeds=Decimal(1_000_000)))
+    assert result.cash == {"A": Decimal(250_000), "B": Decimal(750_000)}  # the shortfall counts held shares
+    write_in_kind(tmp_path / "o", result, {})
+    with (tmp_path / "o" / "cash.csv").open() as handle:
+        cash = {r["account_id"]: (r["cash_amount"], r["held_amount"]) for r in csv.DictReader(handle)}
+    assert cash == {"A": ("250000", "0"), "B": ("0", "750000")}
+    with (tmp_path / "o" / "distributions.csv").open() as handle:
+        rows = {r["account_id"]: (r["distributed_amount"], r["held_amount"]) for r in csv.DictReader(handle)}
+    assert rows == {"A": ("0.25000000", "0.00000000"), "B": ("0.00000000", "0.75000000")}

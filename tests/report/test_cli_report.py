@@ -98,7 +98,7 @@ def test_demo_writes_both_languages(generated, tmp_path):
         def __init__(self) -> None:
             self.lines: list[str] = []
 
-        def section(self, title: str) -> None:
+        def section(self, title: str, shows: str) -> None:
             self.lines.append(title)
 
         def note(self, text: str, style: str | None = None) -> None:

@@ -22,6 +22,7 @@ policies:
     expires: 2027-01-01
     currency: EUR
     cancellation_notice_days: {notice}
+    insurer_affiliated: false
 """
 
 

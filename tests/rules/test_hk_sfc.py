@@ -9,13 +9,13 @@ from tests.rules.helpers import btc_snapshot, run
 
 RESERVE = """\
 deposits:
-  - {id: trust, form: cash_trust, amount: "20000", currency: HKD, held_at: HK Bank}
-  - {id: fd-long, form: fixed_deposit, amount: "10000", currency: HKD, held_at: HK Bank, maturity_days: 200}
-  - {id: fd-short, form: fixed_deposit, amount: "400", currency: HKD, held_at: HK Bank, maturity_days: 90}
+  - {id: trust, form: cash_trust, amount: "20000", currency: HKD, held_at: HK Bank, on_trust: true}
+  - {id: fd-long, form: fixed_deposit, amount: "10000", currency: HKD, held_at: HK Bank, maturity_days: 200, on_trust: true}
+  - {id: fd-short, form: fixed_deposit, amount: "400", currency: HKD, held_at: HK Bank, maturity_days: 90, on_trust: true}
 """
 INSURANCE = """\
 policies:
-  - {id: specie, insurer: Lloyd's syndicate, limit: "6000", retention: "0", basis: aggregate, covers: [cold],
+  - {id: specie, insurer: Lloyd's syndicate, insurer_affiliated: false, limit: "6000", retention: "0", basis: aggregate, covers: [cold],
      starts: 2026-01-01, expires: 2027-01-01, currency: HKD}
 """
 

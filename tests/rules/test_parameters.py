@@ -109,8 +109,10 @@ def test_cli_assess_exit_codes_and_reform(tiny, tmp_path):
     ok = runner.invoke(app, ["assess", str(tiny)])
     assert ok.exit_code == 0, ok.output
     assert "Why this requirement" in ok.output
+    # the proposed reserve's ¥50m floor is not funded, but that is a projection, not a breach of
+    # law: the tiny exchange meets Japan's custody law, so --fail-on-breach exits 0 (issue 14)
     breach = runner.invoke(app, ["assess", str(tiny), "--fail-on-breach"])
-    assert breach.exit_code == 1  # the ¥50m floor is not funded
+    assert breach.exit_code == 0, breach.output
     reform = tmp_path / "reform.yaml"
     reform.write_text('jp-crypto-reserve:\n  floor: "0"\n')
     funded = runner.invoke(

@@ -9,7 +9,10 @@ sourced custody size (§5) — the exchange at the time is rebuilt as a syntheti
 * trading volume = ``TURNOVER`` × custody a year, all spot (assumption).
 
 The regime then says what it would have required; the incident is covered when that
-requirement is at least the loss. Calibration searches one multiplier on the regime's
+requirement is at least the loss. Given a snapshot, each incident's loss share is also
+applied to that exchange's customer crypto and compared with the funding its regime
+counts (:func:`caspr.assess.eligible_funding`, the figure ``assess`` states).
+Calibration searches one multiplier on the regime's
 custody rates (hot and cold together) for the cheapest setting meeting a target, and
 reports what it would cost across a market of synthetic exchanges.
 """
@@ -24,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from caspr.assess import regime_parameters
+from caspr.assess import EligibleFunding, eligible_funding, regime_parameters
 from caspr.calibration.incidents import custody_points, library, loss_shares
 from caspr.citation import Status
-from caspr.engine import AssetExposure, Exposure
+from caspr.engine import AssetExposure, Engine, Exposure
 from caspr.errors import NoRuleInForce
 from caspr.money import AssetKind, canonical, quantize
 from caspr.params import ParameterView
@@ -116,6 +119,8 @@ class BacktestResult:
     covered_count: Decimal
     covered_value: Decimal
     status: Status
+    funding: EligibleFunding | None = None
+    """With a snapshot: the funding its regime counts, against each incident scaled to it."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -131,13 +136,31 @@ class BacktestResult:
             "cases": list(self.rows),
             "covered_share_by_count": f"{self.covered_count:f}",
             "covered_share_by_value": f"{self.covered_value:f}",
+            "exchange_funding": self.funding.to_dict() if self.funding else None,
         }
 
 
+def _customer_crypto(snapshot: Snapshot) -> Decimal:
+    exposure = Engine(snapshot).exposure()
+    return sum(
+        (exposure.total(f) for f in ("customer_hot", "customer_cold", "customer_custodian")), Decimal(0)
+    )
+
+
 def backtest(
-    regime_id: str = "jp-crypto-reserve", overrides: dict[str, Decimal] | None = None
+    regime_id: str = "jp-crypto-reserve",
+    overrides: dict[str, Decimal] | None = None,
+    snapshot: Snapshot | None = None,
 ) -> BacktestResult:
-    """Apply the regime to every case; covered when the requirement ≥ the loss."""
+    """Apply the regime to every case; covered when the requirement ≥ the loss.
+
+    With ``snapshot``: each case's loss share (loss ÷ custody) times the snapshot's customer
+    crypto, rounded up (a loss is never understated), against the funding the regime counts.
+    """
+    funding = (
+        eligible_funding(snapshot, regime=regime_id, overrides=overrides) if snapshot is not None else None
+    )
+    custody = _customer_crypto(snapshot) if snapshot is not None else Decimal(0)
     rows, covered_n, covered_value, total_value = [], 0, Decimal(0), Decimal(0)
     for case in cases():
         required = requirement(regime_id, case, overrides)
@@ -154,13 +177,23 @@ def backtest(
                 "requirement_jpy": canonical(required),
                 "covered": covered,
                 "basis": case.basis,
+                **(_scaled_case(case, custody, funding) if funding is not None else {}),
             }
         )
     count = Decimal(covered_n) / len(rows) if rows else Decimal(0)
     value = quantize(covered_value / total_value, 4, "ROUND_FLOOR") if total_value else Decimal(0)
     return BacktestResult(
-        regime_id, tuple(rows), quantize(count, 4, "ROUND_FLOOR"), value, REGIMES[regime_id].status
+        regime_id, tuple(rows), quantize(count, 4, "ROUND_FLOOR"), value, REGIMES[regime_id].status, funding
     )
+
+
+def _scaled_case(case: Case, custody: Decimal, funding: EligibleFunding) -> dict[str, Any]:
+    """The case's loss share applied to the snapshot's customer crypto, against its funding."""
+    loss = quantize(case.loss * custody / case.custody, 0, ROUND_CEILING) if case.custody else Decimal(0)
+    return {
+        "loss_scaled_to_exchange": canonical(loss),
+        "exchange_funding_covers": funding.amount >= loss,
+    }
 
 
 # --------------------------------------------------------------------------------------- calibration

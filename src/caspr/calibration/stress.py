@@ -2,9 +2,10 @@
 
 Annual loss S = Σ_{i ≤ N} X_i · V: N incidents a year ~ Poisson(λ) (or negative binomial),
 each taking a share X_i ~ Beta(a, b) of the customer crypto V. Vectorised with NumPy,
-seeded (PCG64): the same seed gives the same numbers, byte for byte. Capacity = eligible
-reserve deposits + eligible insurance (limit − retention of in-force policies covering an
-outflow risk), the money that would meet a year's losses before company capital.
+seeded (PCG64): the same seed gives the same numbers, byte for byte. Capacity = the
+eligible funding the exchange's regime counts (:func:`caspr.assess.eligible_funding`: the
+same figure ``assess`` reports), the money that would meet a year's losses before company
+capital.
 
 Risk measures on the simulated years, which are a discrete, zero-inflated distribution (most
 exchange-years lose nothing), follow their definitions rather than a smoothing of the sample
@@ -28,17 +29,11 @@ from typing import Any
 
 import numpy as np
 
+from caspr.assess import eligible_funding
 from caspr.calibration.model import LossModel
-from caspr.compensation import RESERVE_FORMS
 from caspr.engine import Engine
 from caspr.money import quantize
-from caspr.reserve import PolicyConditions, policy_problems
 from caspr.snapshot.loader import Snapshot
-from caspr.snapshot.schema import Cover
-
-OUTFLOW_RISKS = frozenset(
-    {Cover.HOT, Cover.COLD, Cover.CYBER, Cover.CRIME, Cover.THIRD_PARTY_VENDOR, Cover.INSIDER}
-)
 
 
 def simulate(
@@ -95,19 +90,15 @@ def frequency_method(model: LossModel, negative_binomial: bool) -> str:
     return f"Poisson MLE (λ = {model.frequency:.6g} per exchange-year, assumed exchanges at risk)"
 
 
-def capacity(snapshot: Snapshot) -> Decimal:
-    """Reserve deposits plus in-force insurance that would answer an outflow, floored."""
-    reserve = sum((d.amount for d in snapshot.deposits if d.form in RESERVE_FORMS), Decimal(0))
-    conditions = PolicyConditions(risks=OUTFLOW_RISKS, third_party=True)
-    insurance = sum(
-        (
-            max(Decimal(0), p.limit - p.retention)
-            for p in snapshot.policies
-            if not policy_problems(p, snapshot.exchange.as_of_date, conditions)
-        ),
-        Decimal(0),
-    )
-    return quantize(reserve + insurance, 0, "ROUND_FLOOR")
+def capacity(snapshot: Snapshot, engine: Engine | None = None) -> tuple[Decimal, str | None]:
+    """The eligible funding the exchange's regime counts (0 and None when no regime counts any).
+
+    Not recomputed here: the regime says what is eligible and how much (issue 15).
+    """
+    funding = eligible_funding(snapshot, engine)
+    if funding is None:
+        return Decimal(0), None
+    return funding.amount, funding.regime
 
 
 @dataclass(frozen=True)
@@ -127,6 +118,8 @@ class StressResult:
     probability_short: Decimal
     probability_any_loss: Decimal
     losses: Any  # the simulated array, for the plot
+    capacity_regime: str | None = None
+    """The regime whose eligible funding is the capacity (the same figure ``assess`` states)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (amounts rounded up to the currency unit: a loss is never understated)."""
@@ -143,6 +136,7 @@ class StressResult:
             "value_at_risk": {k: f"{v:f}" for k, v in self.var.items()},
             "expected_shortfall": {k: f"{v:f}" for k, v in self.expected_shortfall.items()},
             "capacity_reserve_plus_insurance": f"{self.capacity:f}",
+            "capacity_regime": self.capacity_regime,
             "probability_capacity_short": f"{self.probability_short:f}",
             "probability_any_loss": f"{self.probability_any_loss:f}",
         }
@@ -161,7 +155,8 @@ def stress(
     negative_binomial: bool = False,
 ) -> StressResult:
     """Simulate, then summarise at each confidence level."""
-    exposure = Engine(snapshot).exposure()
+    engine = Engine(snapshot)
+    exposure = engine.exposure()
     custody = (
         exposure.total("customer_hot")
         + exposure.total("customer_cold")
@@ -173,7 +168,7 @@ def stress(
         value_at_risk, shortfall = var_es(losses, level)
         var[f"{level}"] = _up(value_at_risk)
         es[f"{level}"] = _up(shortfall)
-    cap = capacity(snapshot)
+    cap, cap_regime = capacity(snapshot, engine)
     short = Decimal(int((losses > float(cap)).sum())) / years  # float-ok
     any_loss = Decimal(int((losses > 0).sum())) / years
     return StressResult(
@@ -190,6 +185,7 @@ def stress(
         short,
         any_loss,
         losses,
+        cap_regime,
     )
 
 

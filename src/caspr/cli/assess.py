@@ -22,6 +22,7 @@ from caspr.cli.common import (
     fail_input,
     open_snapshot,
     parse_date,
+    show,
 )
 from caspr.custody import custody_report
 from caspr.engine import Engine
@@ -57,30 +58,63 @@ def print_report(report: Report, output: AssessFormat) -> None:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         return
     if output is AssessFormat.CSV:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["regime", "part", "depth", "component", "amount", "currency", "formula", "citation"])
-        for a in report.assessments:
-            for part in (a.requirement, a.funding):
-                for depth, node in part.walk():
-                    writer.writerow(
-                        [
-                            a.regime,
-                            part.name,
-                            depth,
-                            node.name,
-                            canonical(node.amount),
-                            node.currency,
-                            node.formula,
-                            str(node.citation or ""),
-                        ]
-                    )
+        write_csv(report)
         return
-    console.print(f"[bold]{report.exchange}[/] as of {report.as_of} (amounts in {report.currency})")
+    snapshot_date = report.snapshot_as_of or report.as_of
+    console.print(
+        f"[bold]{report.exchange}[/] assessed as of {report.as_of}, snapshot dated {snapshot_date} "
+        f"(amounts in {report.currency})"
+    )
+    for warning in report.warnings:
+        console.print(f"[yellow]warning: {warning}[/]")
     for assessment in report.assessments:
         console.rule()
-        console.print(render.assessment_view(assessment))
+        show(render.assessment_view(assessment))
     for skipped in report.skipped:
         console.print(f"[dim]skipped {skipped.regime}: {skipped.reason}[/]")
+
+
+def write_csv(report: Report) -> None:
+    """Component rows, then finding rows; each row says its legal effect and both dates."""
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(
+        [
+            "regime",
+            "legal_effect",
+            "part",
+            "depth",
+            "component",
+            "amount",
+            "currency",
+            "formula",
+            "citation",
+            "assessed_as_of",
+            "snapshot_as_of",
+        ]
+    )
+    dates = [report.as_of.isoformat(), (report.snapshot_as_of or report.as_of).isoformat()]
+    for a in report.assessments:
+        parts = [a.requirement, a.funding, *([a.accounting] if a.accounting else [])]
+        for part in parts:
+            for depth, node in part.walk():
+                writer.writerow(
+                    [
+                        a.regime,
+                        a.legal_effect,
+                        part.name,
+                        depth,
+                        node.name,
+                        canonical(node.amount),
+                        node.currency,
+                        node.formula,
+                        str(node.citation or ""),
+                        *dates,
+                    ]
+                )
+        for f in a.findings:
+            row = f.to_dict()
+            finding = [f"finding:{f.severity.value}", 0, f.rule, "", "", f.message, row["citation"] or ""]
+            writer.writerow([a.regime, row["legal_effect"], *finding, *dates])
 
 
 @app.command("assess")
@@ -98,14 +132,21 @@ def assess_command(
     params: Annotated[Path | None, typer.Option("--params", help="Reform file overriding parameters")] = None,
     output: Annotated[AssessFormat, typer.Option("--format", help="table, json or csv")] = AssessFormat.TABLE,
     fail_on_breach: Annotated[
-        bool, typer.Option("--fail-on-breach", help="Exit 1 when any breach is found")
+        bool, typer.Option("--fail-on-breach", help="Exit 1 when any breach of law is found")
+    ] = False,
+    include_proposed: Annotated[
+        bool,
+        typer.Option(
+            "--include-proposed",
+            help="With --fail-on-breach, also exit 1 on a proposed rule's projected shortfall",
+        ),
     ] = False,
 ) -> None:
-    """What each regime requires, how much is funded, and what is breached."""
+    """What each regime requires, how much is funded, what is breached and what is projected."""
     snapshot = open_snapshot(directory)
     report = run_assessment(snapshot, regime, parse_date(as_of, "--as-of"), params)
     print_report(report, output)
-    if fail_on_breach and report.breached:
+    if fail_on_breach and report.fails(include_proposed):
         raise typer.Exit(1)
 
 
@@ -123,6 +164,6 @@ def custody_command(
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
         console.print(f"[bold]{report.exchange}[/] as of {report.as_of}")
-        console.print(render.custody_view(report))
+        show(render.custody_view(report))
     if fail_on_breach and report.breached:
         raise typer.Exit(1)

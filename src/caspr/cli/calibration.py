@@ -20,6 +20,7 @@ from caspr.cli.common import (
     fail,
     fail_input,
     open_snapshot,
+    show,
     writable_parent,
 )
 from caspr.errors import InputError, NoRuleInForce
@@ -53,7 +54,7 @@ def incidents_command(
         writer.writeheader()
         writer.writerows(rows)
     else:
-        console.print(render.incidents_table(rows))
+        show(render.incidents_table(rows))
 
 
 def _one_of(option: str, given: str | None, known: set[str]) -> str | None:
@@ -112,7 +113,7 @@ def stress_command(
     if output is OutputFormat.JSON:
         print(json.dumps(document, indent=2, ensure_ascii=False))
         return
-    console.print(render.stress_view(document))
+    show(render.stress_view(document))
     if plot_file is not None:
         console.print(f"wrote {plot_file}")
 
@@ -124,6 +125,10 @@ def backtest_command(
     ] = "jp-crypto-reserve",
     params: Annotated[Path | None, typer.Option("--params", help="Reform file overriding parameters")] = None,
     output: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = OutputFormat.TABLE,
+    snapshot_dir: Annotated[
+        Path | None,
+        typer.Option("--snapshot", help="Also scale each incident to this exchange and test its funding"),
+    ] = None,
 ) -> None:
     """What the regime would have required of each historical exchange, and whether it covered the loss."""
     from caspr.calibration.backtest import backtest as run_backtest  # noqa: PLC0415
@@ -132,7 +137,8 @@ def backtest_command(
         fail(f"unknown regime {regime!r} (known: {', '.join(REGIMES)})")
     try:
         overrides = load_overrides(params).get(regime) if params else None
-        result = run_backtest(regime, overrides)
+        snapshot = open_snapshot(snapshot_dir) if snapshot_dir is not None else None
+        result = run_backtest(regime, overrides, snapshot)
     except InputError as error:
         fail_input(error)
     except NoRuleInForce as error:
@@ -140,7 +146,13 @@ def backtest_command(
     if output is OutputFormat.JSON:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return
-    console.print(render.backtest_view(result.to_dict()))
+    show(render.backtest_view(result.to_dict()))
+    if result.funding is not None:
+        covered = sum(1 for row in result.rows if row["exchange_funding_covers"])
+        console.print(
+            f"{result.funding.regime} eligible funding of the exchange: {result.funding.amount:,f} "
+            f"{result.funding.currency}; covers {covered} of {len(result.rows)} incidents scaled to it"
+        )
 
 
 @app.command("calibrate")
@@ -162,4 +174,4 @@ def calibrate_command(
     if output is OutputFormat.JSON:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return
-    console.print(render.calibration_view(result.to_dict()))
+    show(render.calibration_view(result.to_dict()))

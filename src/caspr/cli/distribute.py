@@ -16,9 +16,11 @@ from caspr.cli.common import (
     console,
     fail_input,
     open_snapshot,
+    show,
     writable_parent,
 )
 from caspr.cli.report import LangOption, ReportOption, distribution_report, report_language
+from caspr.cli.tables import parquet_beside
 from caspr.distribution import batches
 from caspr.distribution.inkind import InKindResult, distribute_in_kind
 from caspr.distribution.output import write_in_kind, write_rounds
@@ -40,6 +42,10 @@ def distribute_command(
         Path | None, typer.Option("--ledger", help="Record payout batches in this ledger")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists")] = False,
+    parquet: Annotated[
+        bool,
+        typer.Option("--parquet", help="Also write each CSV as Parquet with exact DECIMAL amount columns"),
+    ] = False,
     report_file: ReportOption = None,
     lang: LangOption = None,
 ) -> None:
@@ -59,6 +65,8 @@ def distribute_command(
             write_rounds(out, result, plan.model_dump(mode="json"))
     except InputError as error:
         fail_input(error)
+    if parquet:
+        parquet_beside(out, ["distributions", "payments", "summary"])
     summary = json.loads((out / "summary.json").read_text())
     if ledger is not None:
         recorded = batches.record(
@@ -69,5 +77,5 @@ def distribute_command(
     if output is OutputFormat.JSON:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return
-    console.print(render.distribution_view(summary))
-    console.print(f"wrote {out}/distributions.csv and summary.json")
+    show(render.distribution_view(summary))
+    console.print(f"wrote {out}/distributions.csv and summary.json" + (" (and .parquet)" if parquet else ""))

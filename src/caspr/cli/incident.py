@@ -13,12 +13,13 @@ from caspr.cli.common import (
     OutputFormat,
     app,
     check_out,
-    console,
     fail_input,
     open_snapshot,
+    show,
     writable_parent,
 )
 from caspr.cli.report import LangOption, ReportOption, incident_report, report_language
+from caspr.cli.tables import parquet_beside
 from caspr.compensation import compensate
 from caspr.compensation.incident import load_incident
 from caspr.compensation.output import write as write_compensation
@@ -35,6 +36,10 @@ def incident_command(
     output: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = OutputFormat.TABLE,
     ledger: Annotated[Path | None, typer.Option("--ledger", help="Record the payouts in this ledger")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists")] = False,
+    parquet: Annotated[
+        bool,
+        typer.Option("--parquet", help="Also write each CSV as Parquet with exact DECIMAL amount columns"),
+    ] = False,
     report_file: ReportOption = None,
     lang: LangOption = None,
 ) -> None:
@@ -49,6 +54,8 @@ def incident_command(
         fail_input(error)
     if out is not None:
         write_compensation(out, result)
+        if parquet:
+            parquet_beside(out, ["payouts"])
     summary = result.to_dict()
     if ledger is not None:
         recorded = batches.record(ledger, incident_payouts(result))
@@ -57,4 +64,4 @@ def incident_command(
     if output is OutputFormat.JSON:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return
-    console.print(render.compensation_view(summary))
+    show(render.compensation_view(summary))

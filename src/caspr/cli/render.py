@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Group
+from rich.cells import cell_len
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -18,6 +20,25 @@ if TYPE_CHECKING:
     from caspr.assess import Report
     from caspr.custody import CustodyReport
 from caspr.snapshot.loader import Snapshot
+
+BARE_NUMBER = re.compile(r"(?<![\w.,:/#-])(\d{4,})((?:\.\d+)?)(?![\w,]|\.\d|-\d)")
+"""An integer of four digits or more inside a sentence, not part of an id, date, hash or version."""
+
+
+def grouped(message: str) -> str:
+    """``message`` with its amounts grouped like the tables: ``811799462`` → ``811,799,462``.
+
+    Display only (the JSON keeps the exact text). Years are left alone (``2026``), and so is
+    any digit run that is part of a word, a date, a rule id or a decimal's fraction.
+    """
+
+    def group(match: re.Match[str]) -> str:
+        whole, fraction = match.group(1), match.group(2)
+        if len(whole) == 4 and not fraction and 1900 <= int(whole) <= 2100:
+            return match.group(0)  # a year
+        return f"{int(whole):,}{fraction}"
+
+    return BARE_NUMBER.sub(group, message)
 
 
 def money(value: Decimal, places: int = 0) -> str:
@@ -137,7 +158,9 @@ def volume_table(volumes: dict[str, Decimal], currency: str) -> Table:
     return table
 
 
-SEVERITY_STYLE = {"breach": "bold red", "warning": "yellow", "info": "green"}
+SEVERITY_STYLE = {"breach": "bold red", "projection": "magenta", "warning": "yellow", "info": "green"}
+SEVERITY_LABEL = {"projection": "projection (proposed rule, not law)"}
+"""How a severity reads in a table: a projection always says it is not a breach of law."""
 
 
 class Footnotes:
@@ -182,6 +205,10 @@ def assessment_view(assessment: Assessment) -> Group:
         (f"{assessment.regime}", "bold"),
         f" — {assessment.title} ",
         (f"[{assessment.status.value}]", "cyan"),
+        (
+            f"\n{assessment.legal_effect}",
+            "magenta" if assessment.projections or assessment.status.value == "proposed" else "dim",
+        ),
         f"\nrequirement {money(assessment.requirement.amount)} {assessment.currency}",
         f" · funding {money(assessment.funding.amount)} {assessment.currency}",
         f" (reserve {money(assessment.reserve)}, insurance {money(assessment.insurance)})",
@@ -192,7 +219,9 @@ def assessment_view(assessment: Assessment) -> Group:
     if assessment.requirement.amount or assessment.requirement.children:
         parts.append(component_table("Why this requirement", assessment.requirement, notes))
     if assessment.funding.children:
-        parts.append(component_table("What counts as funding", assessment.funding, notes))
+        parts.append(component_table("What counts as funding (assets set aside)", assessment.funding, notes))
+    if assessment.accounting is not None:
+        parts.append(component_table("Accounting reserve (as booked)", assessment.accounting, notes))
     findings = Table(title="Findings", title_justify="left")
     findings.add_column("severity")
     findings.add_column("rule")
@@ -200,9 +229,11 @@ def assessment_view(assessment: Assessment) -> Group:
     findings.add_column("source")
     for f in assessment.findings:
         findings.add_row(
-            Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]),
+            Text(
+                SEVERITY_LABEL.get(f.severity.value, f.severity.value), style=SEVERITY_STYLE[f.severity.value]
+            ),
             f.rule,
-            f.message,
+            grouped(f.message),
             notes.mark(f.citation),
         )
     parts.append(findings)
@@ -210,13 +241,26 @@ def assessment_view(assessment: Assessment) -> Group:
     if assessment.overridden:
         lines = [f"  {p.name} = {p.value} ({p.citation.note})" for p in assessment.overridden]
         parts.append(Text("Overridden for this run:\n" + "\n".join(lines), style="yellow"))
+    unverified = assessment.unverified_parameters
+    if unverified:
+        names = ", ".join(p.name for p in unverified)
+        parts.append(Text(f"Parameters needing a primary-source check: {names}", style="yellow"))
     return Group(*parts)
 
 
 def report_summary(reports: list[Report]) -> Table:
     """One line per exchange and regime: requirement, funding, coverage, breaches."""
     table = Table(title="Assessments", title_justify="left")
-    for header in ("exchange", "regime", "status", "requirement", "funding", "coverage", "breaches"):
+    for header in (
+        "exchange",
+        "regime",
+        "status",
+        "requirement",
+        "funding",
+        "coverage",
+        "breaches",
+        "projections (not law)",
+    ):
         table.add_column(
             header, justify="right" if header in ("requirement", "funding", "coverage") else "left"
         )
@@ -231,6 +275,7 @@ def report_summary(reports: list[Report]) -> Table:
                 f"{money(a.funding.amount)} {a.currency}",
                 "—" if ratio is None else f"{ratio:f}",
                 Text(str(len(a.breaches)), style="bold red" if a.breaches else "green"),
+                Text(str(len(a.projections)), style="magenta" if a.projections else "green"),
             )
     return table
 
@@ -278,7 +323,13 @@ def custody_view(report: CustodyReport) -> Group:
     for header in ("severity", "rule", "finding"):
         findings.add_column(header)
     for f in report.findings:
-        findings.add_row(Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]), f.rule, f.message)
+        findings.add_row(
+            Text(
+                SEVERITY_LABEL.get(f.severity.value, f.severity.value), style=SEVERITY_STYLE[f.severity.value]
+            ),
+            f.rule,
+            grouped(f.message),
+        )
     return Group(rec, methods, findings)
 
 
@@ -509,10 +560,15 @@ def backtest_view(doc: dict[str, Any]) -> Group:
             Text("yes", style="green") if c["covered"] else Text("no", style="red"),
         )
     assumptions = ", ".join(f"{k} {v}" for k, v in doc["assumptions"].items())
+    # the shares recomputed exactly from the rows shown and rounded for display (the JSON's
+    # shares are floored to 4 places: 2 of 12 is 0.1666 there, 16.67% here)
+    cases = doc["cases"]
+    covered = sum(1 for c in cases if c["covered"])
+    lost = sum((Decimal(c["loss_jpy"]) for c in cases), Decimal(0))
+    met = sum((min(Decimal(c["requirement_jpy"]), Decimal(c["loss_jpy"])) for c in cases), Decimal(0))
     summary = Text(
-        f"covered: {percent(Decimal(doc['covered_share_by_count']), Decimal(1))} of incidents, "
-        f"{percent(Decimal(doc['covered_share_by_value']), Decimal(1))} of the value lost "
-        f"(assumptions: {assumptions})"
+        f"covered: {covered} of {len(cases)} incidents ({percent(Decimal(covered), Decimal(len(cases)))}), "
+        f"{percent(met, lost)} of the value lost (assumptions: {assumptions})"
     )
     return Group(table, summary)
 
@@ -529,3 +585,122 @@ def calibration_view(doc: dict[str, Any]) -> Group:
     ]
     warnings = [Text(f"warning: {w}", style="yellow") for w in doc.get("warnings", [])]
     return Group(*(Text(line) for line in lines), *warnings, Text(doc["method"], style="dim"))
+
+
+NUMERIC = re.compile(r"^[-+]?[\d,]*\.?\d+(?:[ %]|\s?[A-Z]{3})?$|^[—-]$|^$")
+"""A cell that is a number (``1,234.5``, ``16.67%``, ``12 JPY``, ``—``): never cut, never wrapped."""
+
+TEXT_MIN = 10
+"""Narrowest a text column is squeezed to before the table is stacked instead."""
+
+
+def fit(renderable: RenderableType, width: int) -> RenderableType:
+    """``renderable`` with every table made to fit ``width`` columns without cutting a number.
+
+    Number columns keep their full width; text columns wrap; when even that does not fit,
+    the table is stacked (one block of ``header: value`` lines per row). Rich's own fitting
+    would cut cells with an ellipsis (``13,5…``), which must never happen to an amount.
+    """
+    if isinstance(renderable, Group):
+        return Group(*(fit(r, width) for r in renderable.renderables))
+    if isinstance(renderable, Table):
+        return _fit_table(renderable, width)
+    return renderable
+
+
+def _plain(cell: Any) -> str:
+    return cell.plain if isinstance(cell, Text) else str(cell)
+
+
+def _fit_table(table: Table, width: int) -> RenderableType:
+    columns = table.columns
+    if not columns or table.box is None:
+        return table
+    bodies = [[_plain(c) for c in column._cells] for column in columns]
+    headers = [_plain(column.header) for column in columns]
+    numeric = [all(NUMERIC.match(v.strip()) for v in body) and any(body) for body in bodies]
+    natural = [
+        max([cell_len(line) for v in [h, *body] for line in v.splitlines() or [""]])
+        for h, body in zip(headers, bodies, strict=True)
+    ]
+    floors = [
+        max([cell_len(v) for v in [*body, *header.split()]] or [1])
+        if is_number
+        else min(natural_width, TEXT_MIN)
+        for header, body, is_number, natural_width in zip(headers, bodies, numeric, natural, strict=True)
+    ]
+    overhead = 3 * len(columns) + 1  # a space each side of every cell and the vertical rules
+    available = width - overhead
+    if sum(floors) > available:
+        parts = _column_groups(floors, width)
+        if parts is None:
+            return _stacked(table, headers, bodies)
+        return Group(*(_fit_table(_part(table, part, first=n == 0), width) for n, part in enumerate(parts)))
+    widths = list(natural)
+    for i, is_number in enumerate(numeric):
+        if is_number:
+            widths[i] = floors[i]  # its header wraps above it instead of widening it
+    while sum(widths) > available:
+        shrinkable = [i for i in range(len(widths)) if not numeric[i] and widths[i] > floors[i]]
+        widest = max(shrinkable, key=lambda i: widths[i])
+        widths[widest] -= 1
+    for column, column_width in zip(columns, widths, strict=True):
+        column.width = column_width
+        column.overflow = "fold"
+        column.no_wrap = False
+    return table
+
+
+def _column_groups(floors: list[int], width: int) -> list[list[int]] | None:
+    """Columns split into tables that each fit, the first (key) column repeated in every one.
+
+    ``None`` when the key column and any other column do not fit side by side.
+    """
+    parts: list[list[int]] = []
+    current = [0]
+    for index in range(1, len(floors)):
+        candidate = [*current, index]
+        if sum(floors[i] for i in candidate) + 3 * len(candidate) + 1 <= width:
+            current = candidate
+        elif len(current) > 1:
+            parts.append(current)
+            current = [0, index]
+            if sum(floors[i] for i in current) + 3 * len(current) + 1 > width:
+                return None
+        else:
+            return None
+    parts.append(current)
+    return parts
+
+
+def _part(table: Table, indexes: list[int], first: bool) -> Table:
+    """The columns ``indexes`` of ``table`` as a table of their own (the title on the first)."""
+    title = _plain(table.title) if table.title else None
+    part = Table(
+        title=title if first else (f"{title} (continued)" if title else None),
+        title_justify=table.title_justify,
+        box=table.box,
+        show_lines=table.show_lines,
+    )
+    columns = [table.columns[i] for i in indexes]
+    for column in columns:
+        part.add_column(column.header, justify=column.justify, style=column.style)
+    for row in range(len(columns[0]._cells)):
+        part.add_row(*(column._cells[row] for column in columns))
+    return part
+
+
+def _stacked(table: Table, headers: list[str], bodies: list[list[str]]) -> Group:
+    """One block per row, ``header  value`` a line: for tables too wide for the terminal."""
+    blocks: list[RenderableType] = []
+    if table.title:
+        blocks.append(Text(_plain(table.title), style="bold"))
+    key_width = max(cell_len(" ".join(h.split())) for h in headers)
+    for row in range(len(bodies[0]) if bodies else 0):
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="dim", width=min(key_width, 24), overflow="fold")
+        grid.add_column(overflow="fold")
+        for header, body in zip(headers, bodies, strict=True):
+            grid.add_row(" ".join(header.split()), body[row])
+        blocks.extend([grid, Text("")])
+    return Group(*blocks)

@@ -25,7 +25,7 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
@@ -41,8 +41,11 @@ from caspr.payouts import Scope as PayoutScope
 from caspr.payouts import compensation_ids, snapshot_digest
 from caspr.reserve import PolicyConditions, policy_problems
 from caspr.snapshot.loader import Snapshot
-from caspr.snapshot.schema import Cover, DepositForm
+from caspr.snapshot.schema import Cover
 from caspr.units import decimal_units, units_decimal
+
+if TYPE_CHECKING:
+    from caspr.assess import EligibleFunding
 
 RISKS: dict[Kind, frozenset[Cover]] = {
     Kind.HOT_WALLET_HACK: frozenset({Cover.HOT, Cover.CYBER, Cover.CRIME}),
@@ -53,17 +56,6 @@ RISKS: dict[Kind, frozenset[Cover]] = {
     Kind.OTHER: frozenset({Cover.CYBER, Cover.CRIME}),
 }
 """Which covers answer which kind of incident (a policy must name at least one)."""
-
-RESERVE_FORMS = frozenset(
-    {
-        DepositForm.CASH_TRUST,
-        DepositForm.DEPOSIT,
-        DepositForm.FIXED_DEPOSIT,
-        DepositForm.ESCROW,
-        DepositForm.GOVERNMENT_BONDS,
-        DepositForm.BANK_GUARANTEE,
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,7 +265,7 @@ def compensate(snapshot: Snapshot, incident: Incident, engine: Engine | None = N
     if policy.policy is Policy.HAIRCUT:
         steps: tuple[Step, ...] = ()
     else:
-        steps = tuple(_waterfall(snapshot, incident, total, fiat_scale))
+        steps = tuple(_waterfall(snapshot, incident, total, fiat_scale, _regime_funding(snapshot, engine)))
     funded = sum(s.paid for s in steps)
     payouts, paid = _payout_plan(snapshot, incident, rows, steps, fiat_scale, currency)
     _reconcile(total, steps, rows["loss_value_units"], paid)
@@ -412,8 +404,24 @@ def _to_units(amount: Decimal, scale: int) -> int:
     return int(quantize(amount, scale, ROUND_FLOOR).scaleb(scale))
 
 
-def _waterfall(snapshot: Snapshot, incident: Incident, total: int, scale: int) -> list[Step]:
-    """Reserve → insurance (in order) → company capital → loans; each pays what is left, up to what it has."""
+def _regime_funding(snapshot: Snapshot, engine: Engine) -> EligibleFunding | None:
+    """The funding the exchange's regime counts (the same answer ``assess`` gives; issue 15)."""
+    from caspr.assess import eligible_funding  # noqa: PLC0415 - assess imports the rule packs
+
+    try:
+        return eligible_funding(snapshot, engine)
+    except (InputError, InvariantViolation):
+        return None
+
+
+def _waterfall(
+    snapshot: Snapshot, incident: Incident, total: int, scale: int, counted: EligibleFunding | None
+) -> list[Step]:
+    """Reserve → insurance (in order) → company capital → loans; each pays what is left, up to what it has.
+
+    The reserve available is what the exchange's regime counts as reserve (``counted``),
+    not a list of deposit forms kept here.
+    """
     funding = incident.compensation.funding
     left = total
     steps = []
@@ -425,12 +433,15 @@ def _waterfall(snapshot: Snapshot, incident: Incident, total: int, scale: int) -
         steps.append(Step(source, available, paid, note))
 
     if funding.reserve:
-        eligible = [d for d in snapshot.deposits if d.form in RESERVE_FORMS]
-        available = sum(_to_units(d.amount, scale) for d in eligible)
+        available = _to_units(counted.reserve, scale) if counted else 0
         take(
             "reserve",
             available,
-            f"{len(eligible)} deposits; drawn without further approval (proposed JP rule)",
+            (
+                f"reserve counted by {counted.regime}; drawn without further approval (proposed JP rule)"
+                if counted
+                else "no applicable regime counts a reserve"
+            ),
         )
     policies = {p.id: p for p in snapshot.policies}
     order = funding.insurance if funding.insurance is not None else tuple(policies)
@@ -637,8 +648,10 @@ def _replenishment(snapshot: Snapshot, engine: Engine, result: CompensationResul
         if a.requirement.amount == 0:
             continue
         before = a.funding.amount
-        after = max(
-            Decimal(0), before - Decimal(drawn).scaleb(-result.scale) - Decimal(claimed).scaleb(-result.scale)
+        # what is left of what the regime counted: its reserve less the drawdown, its insurance
+        # less the claims (a source never goes below zero; nothing uncounted is subtracted)
+        after = max(Decimal(0), a.reserve - Decimal(drawn).scaleb(-result.scale)) + max(
+            Decimal(0), a.insurance - Decimal(claimed).scaleb(-result.scale)
         )
         need = max(Decimal(0), a.requirement.amount - after)
         out[a.regime] = {

@@ -21,7 +21,7 @@ from caspr.rules import bh_cbb, hk_sfc, jp_custody, kr_vaupa
 from caspr.rules.regime import Context, Finding, Severity
 from caspr.snapshot.loader import Snapshot
 
-SEGREGATION = jp_custody.SEGREGATION
+SEGREGATION = jp_custody.segregation_citation()
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,15 +180,17 @@ def methods(ctx: Context) -> tuple[list[Method], dict[str, list[Finding]]]:
     out: list[Method] = []
     findings: dict[str, list[Finding]] = {}
     jp = _view("jp-custody", jp_custody.REGIME.parameters_dir, ctx.as_of)
-    if jp is not None and total:
+    jp_readings = [r for r in jp_custody.non_cold_readings(ctx) if r[2] > 0]
+    if jp is not None and jp_readings:
         limit = jp("max_non_cold_share")
+        _, jp_hot, jp_total = max(jp_readings, key=lambda r: r[1] / r[2])  # the rule's stricter reading
         out.append(
             Method(
                 "jp-custody",
-                "aggregate reporting-currency value; custodian counts as cold",
-                (cold + custodian) / total,
+                "aggregate reporting-currency value of 暗号資産 (epi excluded); custodian counts as cold",
+                (jp_total - jp_hot) / jp_total,
                 f"non-cold ≤ {canonical(limit.value)}",
-                hot <= total * limit.value,
+                jp_hot <= jp_total * limit.value,
                 limit.citation,
                 "JP",
             )

@@ -66,8 +66,14 @@ class AssetExposure:
     customer_cold: Decimal
     customer_custodian: Decimal
     customer_fiat: Decimal
+    """Customer money, wherever held (in trust and in plain bank accounts)."""
     guarantee: Decimal
+    """The exchange's own crypto set apart as a performance guarantee, wherever held."""
     company: Decimal
+    customer_fiat_trust: Decimal = Decimal(0)
+    """The part of ``customer_fiat`` held in trust (storage ``fiat_trust``, PSA 63-11(1))."""
+    guarantee_hot: Decimal = Decimal(0)
+    """The part of ``guarantee`` held in hot wallets (not the safe method of PSA 63-11-2)."""
 
     @property
     def customer_held(self) -> Decimal:
@@ -183,12 +189,17 @@ class Engine:
         return {r["asset"]: r["total"] / r["days"] for r in expr.to_pyarrow().to_pylist()}
 
     def holdings_by_slot(self) -> dict[str, dict[str, Decimal]]:
-        """Wallet holdings per asset and exposure bucket (customer_hot, ..., guarantee, company)."""
+        """Wallet holdings per asset and exposure bucket (customer_hot, ..., guarantee, company).
+
+        Two buckets are also counted inside a wider one: ``in_trust`` (within
+        ``customer_fiat``) and ``guarantee_hot`` (within ``guarantee``); neither starts
+        with ``customer_``, so sums over customer buckets count each wallet once.
+        """
         by_asset: dict[str, dict[str, Decimal]] = {}
         for h in self.holdings():
             slot = by_asset.setdefault(h.asset, {})
-            key = _slot(h.storage, h.owner)
-            slot[key] = slot.get(key, Decimal(0)) + h.amount
+            for key in _slots(h.storage, h.owner):
+                slot[key] = slot.get(key, Decimal(0)) + h.amount
         return by_asset
 
     def customer_holdings(self) -> dict[str, Decimal]:
@@ -221,6 +232,8 @@ class Engine:
                     customer_fiat=held.get("customer_fiat", zero),
                     guarantee=held.get("guarantee", zero),
                     company=held.get("company", zero),
+                    customer_fiat_trust=held.get("in_trust", zero),
+                    guarantee_hot=held.get("guarantee_hot", zero),
                 )
             )
         return Exposure(self.snapshot.exchange.reporting_currency.value, tuple(rows))
@@ -243,9 +256,31 @@ def rows_by_asset(assets: Any) -> dict[str, Any]:
 
 
 def _slot(storage: str, owner: str) -> str:
-    """Which exposure bucket a wallet's (storage, owner) falls in."""
+    """Which exposure bucket a wallet's (storage, owner) falls in.
+
+    Customer money in a trust (``fiat_trust``) and in a plain ``bank`` account are both
+    customer money; only the first is 信託 under PSA 63-11(1) (see :func:`_slots`).
+    """
     if owner != "customer":
         return owner
     if storage in ("fiat_trust", "bank"):
         return "customer_fiat"
     return f"customer_{storage}"
+
+
+def _slots(storage: str, owner: str) -> tuple[str, ...]:
+    """The bucket of :func:`_slot`, plus the narrower one it also counts in.
+
+    * customer money in ``fiat_trust`` also counts as ``in_trust``; a ``bank``
+      account does not: PSA 63-11(1) and Ordinance Art. 26 require a trust with a trust
+      company or bank (利用者区分管理信託), which a deposit account is not;
+    * guarantee crypto in a ``hot`` wallet also counts as ``guarantee_hot``: PSA 63-11-2
+      requires 履行保証暗号資産 to be managed by the Ordinance's safe method, which a hot
+      wallet is not.
+    """
+    slot = _slot(storage, owner)
+    if slot == "customer_fiat" and storage == "fiat_trust":
+        return (slot, "in_trust")
+    if owner == "guarantee" and storage == "hot":
+        return (slot, "guarantee_hot")
+    return (slot,)

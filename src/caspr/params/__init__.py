@@ -13,7 +13,13 @@ A parameter file::
           article: "27(2)"
           url: https://...
 
-Values are keyed by effective date; a ``value: null`` ends the rule. Asking for a date
+Values are keyed by effective date; a ``value: null`` ends the rule. Each dated value is
+valid until the day before the next one, so the history keeps both dates of every span
+(e.g. a PSA value ending when the FIEA takes it over). A change announced but not yet
+dated is recorded under ``pending`` (what, when expected, source) and shown with the
+value; it moves into ``values`` once dated. ``needs_primary_check: true`` marks a value
+resting on a secondary source, ``illustrative: true`` (with a ``rationale``) a default
+that no published source gives; both are carried by the citation into every output. Asking for a date
 before the first value or after an end raises :class:`~caspr.errors.NoRuleInForce`,
 never a silent zero. A value without a reference does not load. A *reform* (``--params
 FILE``) overrides values for one run, and every overridden value says so.
@@ -27,7 +33,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from caspr.citation import Citation, Status
 from caspr.errors import InputError, NoRuleInForce, Problem
@@ -66,6 +72,16 @@ class DatedValue(BaseModel):
         return parse_decimal(value)
 
 
+class PendingChange(BaseModel):
+    """A change announced but not yet dated (e.g. the PSA → FIEA move, expected ~2027)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    expected: str
+    """When it is expected, in words ("around 2027; no date enacted")."""
+    change: str
+    reference: Reference
+
+
 class Plausible(BaseModel):
     """The range outside which a value (calibrated or overridden) is questionable, and why."""
 
@@ -88,8 +104,29 @@ class ParameterFile(BaseModel):
     status: Status
     last_verified: dt.date | None = None
     needs_primary_check: bool = False
+    illustrative: bool = False
+    rationale: str | None = None
+    """Why an illustrative default has the value it has (required when ``illustrative``)."""
+    pending: tuple[PendingChange, ...] = ()
     plausible: Plausible | None = None
     values: dict[dt.date, DatedValue]
+
+    @model_validator(mode="after")
+    def _illustrative_says_why(self) -> ParameterFile:
+        if self.illustrative and not (self.rationale or "").strip():
+            msg = "an illustrative parameter must give its rationale"
+            raise ValueError(msg)
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """One dated value of a parameter's history: from ``start`` to ``end`` inclusive (None: open)."""
+
+    start: dt.date
+    end: dt.date | None
+    value: Decimal | None
+    reference: Reference
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +138,32 @@ class ParamValue:
     citation: Citation
     effective: dt.date
     overridden: bool = False
+    valid_until: dt.date | None = None
+    """The last day this value applies (None: no end dated yet)."""
+    pending: tuple[PendingChange, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: value, citation and the marks every output carries."""
+        return {
+            "parameter": self.name,
+            "value": f"{self.value:f}",
+            "effective": self.effective.isoformat(),
+            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "citation": str(self.citation),
+            "url": self.citation.url,
+            "status": self.citation.status.value,
+            "needs_primary_check": self.citation.needs_primary_check,
+            "illustrative": self.citation.illustrative,
+            "overridden": self.overridden,
+            "pending": [
+                {
+                    "expected": c.expected,
+                    "change": c.change,
+                    "source": f"{c.reference.instrument} {c.reference.article}",
+                }
+                for c in self.pending
+            ],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +176,15 @@ class Parameter:
     def coverage_start(self) -> dt.date:
         """The first date the parameter has a value."""
         return min(self.file.values)
+
+    def history(self) -> list[Span]:
+        """Every dated value with its start and end (the day before the next value starts)."""
+        dates = sorted(self.file.values)
+        ends: list[dt.date | None] = [d - dt.timedelta(days=1) for d in dates[1:]]
+        return [
+            Span(start, end, self.file.values[start].value, self.file.values[start].reference)
+            for start, end in zip(dates, [*ends, None], strict=True)
+        ]
 
     def at(self, date: dt.date) -> ParamValue:
         """The value in force on ``date``.
@@ -136,8 +208,11 @@ class Parameter:
             url=ref.url,
             status=dated.status or self.file.status,
             note=ref.note,
+            needs_primary_check=self.file.needs_primary_check,
+            illustrative=self.file.illustrative,
         )
-        return ParamValue(self.name, dated.value, citation, start)
+        span = next(s for s in self.history() if s.start == start)
+        return ParamValue(self.name, dated.value, citation, start, False, span.end, self.file.pending)
 
 
 def _iso_keys(raw: Any) -> Any:

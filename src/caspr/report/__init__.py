@@ -122,8 +122,8 @@ def distribution_holds(
 class Presenter(Protocol):
     """What the demo's presenter offers (caspr.demo.Presenter)."""
 
-    def section(self, title: str) -> None:
-        """A titled section."""
+    def section(self, title: str, shows: str) -> None:
+        """A titled section and one line saying what it shows."""
 
     def note(self, text: str, style: str | None = None) -> None:
         """One line."""
@@ -131,7 +131,9 @@ class Presenter(Protocol):
 
 def write_demo(snapshot: Any, folder: Path, engine: Any, out: Presenter) -> list[Path]:
     """``caspr demo``'s last step: the snapshot report in Japanese and English, with the demo's PoR root."""
-    out.section("11. Reports for people: the same figures in Japanese and English, one file each")
+    out.section(
+        "11. Reports for people", "the same figures as one self-contained file, in Japanese and English"
+    )
     store = folder / f"por-{snapshot.exchange.id}"
     root = load_por_root(store, snapshot) if (store / "root.json").exists() else None
     built = build(snapshot, por_root=root, engine=engine)

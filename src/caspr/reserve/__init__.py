@@ -7,6 +7,11 @@ Each policy's and deposit's credit is an :class:`~caspr.money.Amount` in its own
 and the credits are summed as Amounts in the regime's currency, so a policy or deposit in
 another currency raises :class:`~caspr.money.UnitMismatch` instead of being added as if it
 were the same money (the snapshot loader refuses such a file first; this is the backstop).
+
+A field a condition needs but the snapshot leaves out (``insurer_affiliated``,
+``on_trust``, ``maturity_days``, ``cancellation_notice_days``) never counts in the
+exchange's favour: the item is not counted, and its component carries an ``unstated``
+input naming the field, from which the assessment raises a finding (rules/regime.py).
 """
 
 from __future__ import annotations
@@ -35,9 +40,26 @@ class PolicyConditions:
     """The policy must cover all of these."""
 
 
+UNSTATED = "unstated"
+"""The input key naming fields a condition needed but the snapshot did not state."""
+
+
+def unstated_policy_fields(policy: InsurancePolicy, conditions: PolicyConditions) -> list[str]:
+    """Fields ``conditions`` need that ``policy`` leaves out."""
+    fields = []
+    if conditions.third_party and policy.insurer_affiliated is None:
+        fields.append("insurer_affiliated")
+    if conditions.min_notice_days and policy.cancellation_notice_days is None:
+        fields.append("cancellation_notice_days")
+    return fields
+
+
 def policy_problems(policy: InsurancePolicy, as_of: dt.date, conditions: PolicyConditions) -> list[str]:
     """Why ``policy`` does not count at ``as_of`` (empty when it counts)."""
-    reasons = []
+    reasons = [
+        f"{name} not stated (a missing field never counts)"
+        for name in unstated_policy_fields(policy, conditions)
+    ]
     if not policy.starts <= as_of < policy.expires:
         reasons.append(f"not in force on {as_of} ({policy.starts} to {policy.expires})")
     if not conditions.risks & set(policy.covers):
@@ -45,12 +67,12 @@ def policy_problems(policy: InsurancePolicy, as_of: dt.date, conditions: PolicyC
     missing = conditions.required_covers - set(policy.covers)
     if missing:
         reasons.append(f"does not cover {sorted(c.value for c in missing)}")
-    if conditions.third_party and policy.insurer_affiliated:
+    if conditions.third_party and policy.insurer_affiliated is True:
         reasons.append("insurer is not a third party")
     if (policy.expires - policy.starts).days < conditions.min_term_days:
         reasons.append(f"term shorter than {conditions.min_term_days} days")
     notice = policy.cancellation_notice_days
-    if conditions.min_notice_days and (notice is None or notice < conditions.min_notice_days):
+    if conditions.min_notice_days and notice is not None and notice < conditions.min_notice_days:
         reasons.append(f"cancellation notice {notice} < {conditions.min_notice_days} days")
     return reasons
 
@@ -89,6 +111,7 @@ def insurance_credit(
                     ("limit", f"{canonical(policy.limit)}"),
                     ("retention", f"{canonical(policy.retention)}"),
                     ("covers", ",".join(c.value for c in policy.covers)),
+                    *_unstated_input("insurance.yaml", unstated_policy_fields(policy, conditions)),
                 ),
             )
         )
@@ -111,16 +134,20 @@ def deposit_credit(
     credits = []
     for deposit in deposits:
         reasons = []
+        unstated = []
         if deposit.form not in allowed:
             reasons.append(f"form {deposit.form.value} not allowed")
-        if (
-            max_maturity_days is not None
-            and deposit.form is DepositForm.FIXED_DEPOSIT
-            and (deposit.maturity_days is None or deposit.maturity_days > max_maturity_days)
-        ):
-            reasons.append(f"maturity over {max_maturity_days} days")
-        if require_trust and not deposit.on_trust:
-            reasons.append("not held on trust")
+        if max_maturity_days is not None and deposit.form is DepositForm.FIXED_DEPOSIT:
+            if deposit.maturity_days is None:
+                unstated.append("maturity_days")
+            elif deposit.maturity_days > max_maturity_days:
+                reasons.append(f"maturity over {max_maturity_days} days")
+        if require_trust:
+            if deposit.on_trust is None:
+                unstated.append("on_trust")
+            elif not deposit.on_trust:
+                reasons.append("not held on trust")
+        reasons.extend(f"{name} not stated (a missing field never counts)" for name in unstated)
         credit = Decimal(0) if reasons else round_credit(deposit.amount)
         credits.append(Amount(credit, deposit.currency.value))
         children.append(
@@ -129,7 +156,10 @@ def deposit_credit(
                 credit,
                 currency,
                 ("not counted: " + "; ".join(reasons)) if reasons else "amount",
-                inputs=(("amount", f"{canonical(deposit.amount)}"),),
+                inputs=(
+                    ("amount", f"{canonical(deposit.amount)}"),
+                    *_unstated_input("reserve.yaml", unstated),
+                ),
             )
         )
     return Component(
@@ -140,3 +170,13 @@ def deposit_credit(
         citation=citation,
         children=tuple(children),
     )
+
+
+def _unstated_input(file: str, fields: list[str]) -> tuple[tuple[str, str], ...]:
+    """The ``unstated`` input of a component (empty when every needed field is stated)."""
+    return ((UNSTATED, f"{file}: {', '.join(fields)}"),) if fields else ()
+
+
+def unstated_items(funding: Component) -> list[tuple[str, str]]:
+    """(component name, "file: fields") of every item not counted for a missing field."""
+    return [(node.name, value) for _, node in funding.walk() for key, value in node.inputs if key == UNSTATED]

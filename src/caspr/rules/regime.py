@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -15,15 +15,31 @@ from caspr.engine import Exposure
 from caspr.invariants import check_funding
 from caspr.money import canonical, quantize
 from caspr.params import ParameterView, ParamValue
+from caspr.reserve import unstated_items
 from caspr.snapshot.loader import Snapshot
 
 
 class Severity(StrEnum):
-    """How serious a finding is."""
+    """How serious a finding is.
+
+    ``projection`` is what a *proposed* rule would find: shown beside the law in force,
+    never a breach of it, and never counted by ``--fail-on-breach`` unless
+    ``--include-proposed`` is given (DESIGN.md, "Rules as code").
+    """
 
     BREACH = "breach"
+    PROJECTION = "projection"
     WARNING = "warning"
     INFO = "info"
+
+
+LEGAL_EFFECT = {
+    Severity.BREACH: "breach of the law in force",
+    Severity.PROJECTION: "projection under a proposed rule: not law, no legal effect",
+    Severity.WARNING: "warning",
+    Severity.INFO: "information",
+}
+"""How each severity reads in every output (table, JSON, CSV), so a projection is never mistaken."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +51,17 @@ class Finding:
     message: str
     citation: Citation | None = None
 
+    @classmethod
+    def applying(cls, rule: str, severity: Severity, message: str, param: ParamValue) -> Finding:
+        """A finding cited by the parameter it applies (the citation lives once, in its YAML)."""
+        return cls(rule, severity, message, param.citation)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         return {
             "rule": self.rule,
             "severity": self.severity.value,
+            "legal_effect": LEGAL_EFFECT[self.severity],
             "message": self.message,
             "citation": str(self.citation) if self.citation else None,
         }
@@ -77,6 +99,9 @@ class Assessment:
     findings: tuple[Finding, ...]
     overridden: tuple[ParamValue, ...] = ()
     parameters: tuple[ParamValue, ...] = field(default=())
+    accounting: Component | None = None
+    """A second funding view where the regime has one: the reserve as booked on the balance
+    sheet (shown beside ``funding``, the assets set aside; never added to it)."""
 
     @property
     def coverage_ratio(self) -> Decimal | None:
@@ -87,8 +112,20 @@ class Assessment:
 
     @property
     def breaches(self) -> tuple[Finding, ...]:
-        """The findings of severity breach."""
+        """The findings of severity breach (a proposed rule has none: it projects)."""
         return tuple(f for f in self.findings if f.severity is Severity.BREACH)
+
+    @property
+    def projections(self) -> tuple[Finding, ...]:
+        """What a proposed rule would find: shown, never counted as a breach of law."""
+        return tuple(f for f in self.findings if f.severity is Severity.PROJECTION)
+
+    @property
+    def legal_effect(self) -> str:
+        """How to read this assessment's findings: law in force, or a proposed rule's projection."""
+        if self.status is Status.PROPOSED:
+            return "proposed rule: results are projections, not law"
+        return "law in force"
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape documented in issue #3 and docs/assess.md."""
@@ -97,6 +134,7 @@ class Assessment:
             "regime": self.regime,
             "title": self.title,
             "status": self.status.value,
+            "legal_effect": self.legal_effect,
             "requirement": {"amount": canonical(self.requirement.amount), "currency": self.currency},
             "funding": {
                 "amount": canonical(self.funding.amount),
@@ -106,12 +144,19 @@ class Assessment:
             },
             "coverage_ratio": f"{ratio:f}" if ratio is not None else None,
             "components": [self.requirement.to_dict(), self.funding.to_dict()],
+            "accounting_reserve": self.accounting.to_dict() if self.accounting else None,
             "findings": [f.to_dict() for f in self.findings],
             "overridden": [
                 {"parameter": p.name, "value": canonical(p.value), "note": p.citation.note}
                 for p in self.overridden
             ],
+            "parameters": [p.to_dict() for p in self.parameters],
         }
+
+    @property
+    def unverified_parameters(self) -> tuple[ParamValue, ...]:
+        """Parameters used here whose value still needs a check against the primary text."""
+        return tuple(p for p in self.parameters if p.citation.needs_primary_check)
 
 
 class Regime(Protocol):
@@ -139,16 +184,24 @@ def assessment(
     reserve: Decimal,
     insurance: Decimal,
     findings: list[Finding],
+    accounting: Component | None = None,
 ) -> Assessment:
     """A regime's :class:`Assessment`, with the parameters it used and those a reform overrode.
 
     Every regime's answer passes here, so the funding invariant is asserted once for all:
     the funding components add up to the total (:func:`caspr.invariants.check_funding`).
+    A proposed regime cannot report a breach of law: any breach it raises becomes a
+    projection here, in one place, whatever the regime module wrote.
 
     Raises:
         InvariantViolation: the funding does not add up (a bug in the regime, never the input).
     """
     check_funding(regime.id, funding, reserve, insurance)
+    findings = [*findings, *unstated_findings(regime.id, funding)]
+    if regime.status is Status.PROPOSED:
+        findings = [
+            replace(f, severity=Severity.PROJECTION) if f.severity is Severity.BREACH else f for f in findings
+        ]
     return Assessment(
         regime.id,
         regime.title,
@@ -161,12 +214,45 @@ def assessment(
         tuple(findings),
         tuple(params.overridden()),
         tuple(params.all()),
+        accounting,
     )
+
+
+def unstated_findings(regime_id: str, funding: Component) -> list[Finding]:
+    """One warning per reserve deposit or policy not counted because a field it needs is missing.
+
+    A missing field never counts in the exchange's favour (DESIGN.md, "Conservative by
+    default"): the item is left out of funding, and this finding says which field to state.
+    """
+    return [
+        Finding(
+            f"{regime_id.split('-', maxsplit=1)[0]}.funding.unstated",
+            Severity.WARNING,
+            f"{name}: not counted because {fields} not stated; state it to have the item assessed",
+            funding.citation,
+        )
+        for name, fields in unstated_items(funding)
+    ]
 
 
 def ratio_text(value: Decimal, places: int = 4) -> str:
     """A ratio as a plain decimal string floored to ``places`` (for inputs and messages)."""
     return f"{quantize(value, places, ROUND_FLOOR):f}"
+
+
+def share_text(share: Decimal, limit: Decimal, places: int = 4) -> str:
+    """``share`` as a percentage with enough digits to show which side of ``limit`` it is on.
+
+    Floored to ``places`` decimals; when the share is over the limit but the floored figure
+    would not show it (1 satoshi over 5% prints "5.0000%"), more digits are added until it
+    does (up to 40), so a breach never reads as the limit itself.
+    """
+    percent, bound = share * 100, limit * 100
+    shown = quantize(percent, places, ROUND_FLOOR)
+    while percent > bound and shown <= bound and places < 40:
+        places += 1
+        shown = quantize(percent, places, ROUND_FLOOR)
+    return f"{shown:f}%"
 
 
 def zero_requirement(currency: str, reason: str, citation: Citation | None) -> Component:

@@ -27,7 +27,7 @@ import yaml
 
 from caspr.atomic import atomic_folder
 from caspr.money import AssetKind, quantize
-from caspr.snapshot.profiles import CRYPTO_UNIVERSE, FIAT_SCALE, PROFILES, USD_FX, Profile
+from caspr.snapshot.profiles import CRYPTO_UNIVERSE, FIAT_SCALE, PROFILES, USD_FX, AssetDef, Profile
 
 CHUNK = 250_000
 """Accounts generated and written per chunk."""
@@ -78,10 +78,28 @@ def _prices(profile: Profile, accounts: int) -> list[GeneratedAsset]:
         probability = min(0.85, 0.08 + 2 * float(share))  # float-ok: sampling probability
         listed.append(
             GeneratedAsset(
-                definition.code, definition.kind, definition.scale, gen_scale, price, share, probability
+                definition.code,
+                _kind(definition, profile),
+                definition.scale,
+                gen_scale,
+                price,
+                share,
+                probability,
             )
         )
     return sorted(listed, key=lambda a: a.code)
+
+
+def _kind(definition: AssetDef, profile: Profile) -> AssetKind:
+    """The asset's kind in the profile's jurisdiction.
+
+    A Japanese exchange lists fiat-backed stablecoins as electronic payment instruments
+    (電子決済手段, PSA Art. 2(5)), which are not 暗号資産: ``epi``. Elsewhere they stay
+    ``stablecoin`` (classification left to each regime, docs/regimes.md).
+    """
+    if profile.jurisdiction == "JP" and definition.kind is AssetKind.STABLECOIN:
+        return AssetKind.EPI
+    return definition.kind
 
 
 def _draw_values(rng: np.random.Generator, n: int, profile: Profile) -> tuple[Any, Any]:
@@ -407,7 +425,7 @@ def _price_history(
     for asset in assets:
         if asset.kind is AssetKind.FIAT:
             continue
-        volatility = 0.002 if asset.kind is AssetKind.STABLECOIN else 0.03
+        volatility = 0.002 if asset.kind in (AssetKind.STABLECOIN, AssetKind.EPI) else 0.03
         steps = rng.normal(0.0, volatility, len(days))
         path = float(asset.price) * np.exp(np.cumsum(steps[::-1]))[::-1]  # float-ok: drawn, written as text
         for day, price in zip(days, path, strict=True):
@@ -464,6 +482,7 @@ def _write_documents(
                 "expires": (starts + dt.timedelta(days=365)).isoformat(),
                 "currency": profile.currency,
                 "cancellation_notice_days": 90,
+                "insurer_affiliated": False,
             }
         )
     if profile.insurance_cold_cover:
@@ -480,6 +499,7 @@ def _write_documents(
                 "expires": (starts + dt.timedelta(days=365)).isoformat(),
                 "currency": profile.currency,
                 "cancellation_notice_days": 90,
+                "insurer_affiliated": False,
             }
         )
     if profile.jurisdiction == "EU":
@@ -496,6 +516,7 @@ def _write_documents(
                 "expires": (starts + dt.timedelta(days=365)).isoformat(),
                 "currency": profile.currency,
                 "cancellation_notice_days": 90,
+                "insurer_affiliated": False,
             }
         )
     reserve = crypto_value * profile.reserve_share
@@ -519,10 +540,19 @@ def _write_documents(
                 "on_trust": True,
             },
         ]
+    reserve_doc: dict[str, Any] = {"deposits": deposits}
+    if profile.jurisdiction == "JP" and reserve:
+        # the accounting view of Japan's proposed reserve: what the firm has booked (here, the
+        # amount it set aside; docs/regimes.md "Two funding views")
+        reserve_doc["booked"] = {
+            "amount": money(reserve),
+            "currency": profile.currency,
+            "as_of": as_of.isoformat(),
+        }
     for name, document in (
         ("exchange", exchange),
         ("insurance", {"policies": policies}),
-        ("reserve", {"deposits": deposits}),
+        ("reserve", reserve_doc),
     ):
         (work / f"{name}.yaml").write_text(
             yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8"

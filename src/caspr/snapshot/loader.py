@@ -40,6 +40,7 @@ from caspr.snapshot.schema import (
     TABLES,
     VOLUMES,
     WALLETS,
+    BookedReserve,
     ColumnType,
     Exchange,
     InsuranceDoc,
@@ -88,6 +89,8 @@ class Snapshot:
     policies: tuple[InsurancePolicy, ...]
     deposits: tuple[ReserveDeposit, ...]
     tables: dict[str, TableFile]
+    booked_reserve: BookedReserve | None = None
+    """The reserve as booked on the balance sheet (reserve.yaml ``booked``), if stated."""
 
     def has(self, table: str) -> bool:
         """Whether the optional ``table`` was given."""
@@ -509,6 +512,16 @@ def _check_currencies(
                     f"{deposit.currency.value} differs from the reporting currency {currency}",
                 )
             )
+    booked = reserve.booked if reserve else None
+    if booked is not None and booked.currency.value != currency:
+        out.add(
+            Problem(
+                "reserve.yaml",
+                None,
+                "booked.currency",
+                f"{booked.currency.value} differs from the reporting currency {currency}",
+            )
+        )
     fiat = assets.get(currency)
     if fiat is not None and fiat.price != 1:
         out.add(
@@ -594,6 +607,7 @@ def _collect(root: Path) -> tuple[_Collector, Snapshot | None]:
         policies=docs["insurance"].policies if docs["insurance"] else (),
         deposits=docs["reserve"].deposits if docs["reserve"] else (),
         tables={name: entry[0] for name, entry in checked.items() if entry is not None},
+        booked_reserve=docs["reserve"].booked if docs["reserve"] else None,
     )
     return out, snapshot
 

@@ -191,8 +191,9 @@ class InsurancePolicy(_Frozen):
     expires: dt.date
     currency: Currency
     cancellation_notice_days: int | None = Field(default=None, ge=0)
-    insurer_affiliated: bool = False
-    """True when the insurer belongs to the exchange's group (not a third party)."""
+    insurer_affiliated: bool | None = None
+    """True when the insurer belongs to the exchange's group (not a third party); missing
+    means not stated, and a regime that asks for a third party does not count the policy."""
 
 
 class ReserveDeposit(_Frozen):
@@ -204,7 +205,25 @@ class ReserveDeposit(_Frozen):
     currency: Currency
     held_at: str
     maturity_days: int | None = Field(default=None, ge=0)
-    on_trust: bool = True
+    on_trust: bool | None = None
+    """Held on trust, segregated from the exchange's own assets; missing means not stated
+    and never counts where a regime requires a trust."""
+
+
+class BookedReserve(_Frozen):
+    """The reserve as booked on the balance sheet (a liability-side reserve).
+
+    Japan's securities reserve (金融商品取引責任準備金, FIEA Art. 46-5), on which the
+    proposed crypto reserve is modelled, is accumulated through P&L and shown among
+    liabilities; it need not be matched by earmarked assets. caspr shows it beside the
+    assets set aside (``deposits``), never adds it to them.
+    """
+
+    amount: Decimal = Field(ge=0)
+    currency: Currency
+    as_of: dt.date
+    """The balance-sheet date of the figure."""
+    account: str = "crypto liability reserve (責任準備金)"
 
 
 class InsuranceDoc(_Frozen):
@@ -217,6 +236,7 @@ class ReserveDoc(_Frozen):
     """``reserve.yaml``."""
 
     deposits: tuple[ReserveDeposit, ...] = ()
+    booked: BookedReserve | None = None
 
 
 class ColumnType(StrEnum):
