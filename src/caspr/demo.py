@@ -33,6 +33,7 @@ from caspr.distribution.plan import Plan
 from caspr.distribution.runs import distribution_payouts, incident_payouts, plan_scope
 from caspr.engine import Engine
 from caspr.money import quantize
+from caspr.report import write_demo
 from caspr.snapshot.generator import generate
 from caspr.snapshot.loader import Snapshot, load_snapshot
 
@@ -182,6 +183,7 @@ def run(settings: Settings, out: Presenter) -> None:
     service(out, folder, snap)
     out.section(*SECTIONS[9])
     peers(out, folder, settings.seed)
+    write_demo(snap, folder, engine, out)
 
 
 def proof_of_liabilities(out: Presenter, snap: Snapshot, folder: Path) -> None:

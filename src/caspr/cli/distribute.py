@@ -19,6 +19,7 @@ from caspr.cli.common import (
     show,
     writable_parent,
 )
+from caspr.cli.report import LangOption, ReportOption, distribution_report, report_language
 from caspr.cli.tables import parquet_beside
 from caspr.distribution import batches
 from caspr.distribution.inkind import InKindResult, distribute_in_kind
@@ -45,11 +46,14 @@ def distribute_command(
         bool,
         typer.Option("--parquet", help="Also write each CSV as Parquet with exact DECIMAL amount columns"),
     ] = False,
+    report_file: ReportOption = None,
+    lang: LangOption = None,
 ) -> None:
     """Return segregated assets: claims, pools, pro rata in kind or fiat rounds, holds, batches."""
     check_out(out, force)
     writable_parent(ledger, "--ledger")
     snapshot = open_snapshot(directory)
+    language = report_language(snapshot, report_file, lang)
     try:
         plan = load_plan(plan_file)
         result: InKindResult | RoundsResult
@@ -69,6 +73,7 @@ def distribute_command(
             ledger, distribution_payouts(plan_scope(snapshot, plan), result, plan.successor or "direct")
         )
         summary["ledger"] = {"path": str(ledger), "recorded": recorded.recorded, "already": recorded.already}
+    distribution_report(report_file, summary, result, snapshot, plan, language)
     if output is OutputFormat.JSON:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return

@@ -18,6 +18,7 @@ from caspr.cli.common import (
     show,
     writable_parent,
 )
+from caspr.cli.report import LangOption, ReportOption, incident_report, report_language
 from caspr.cli.tables import parquet_beside
 from caspr.compensation import compensate
 from caspr.compensation.incident import load_incident
@@ -39,11 +40,14 @@ def incident_command(
         bool,
         typer.Option("--parquet", help="Also write each CSV as Parquet with exact DECIMAL amount columns"),
     ] = False,
+    report_file: ReportOption = None,
+    lang: LangOption = None,
 ) -> None:
     """Who lost what, the reserve → insurance → capital → loans waterfall, and the payout plan."""
     check_out(out, force)
     writable_parent(ledger, "--ledger")
     snapshot = open_snapshot(directory)
+    language = report_language(snapshot, report_file, lang)
     try:
         result = compensate(snapshot, load_incident(incident_file))
     except InputError as error:
@@ -56,6 +60,7 @@ def incident_command(
     if ledger is not None:
         recorded = batches.record(ledger, incident_payouts(result))
         summary["ledger"] = {"path": str(ledger), "recorded": recorded.recorded, "already": recorded.already}
+    incident_report(report_file, summary, language)
     if output is OutputFormat.JSON:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return
