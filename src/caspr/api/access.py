@@ -36,8 +36,8 @@ def database(request: Request) -> sessionmaker[Session]:
 
 Caller = Annotated[Principal, Depends(principal)]
 Db = Annotated[sessionmaker[Session], Depends(database)]
-RowId = Annotated[int, PathParam(ge=1, le=2**62)]
-"""A database row id: bounded so no path can overflow a 64-bit column."""
+RowId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+"""A database row id: bounded so no path can overflow the 32-bit INTEGER column (PostgreSQL)."""
 TextId = Annotated[str, PathParam(min_length=1, max_length=100, pattern=TEXT)]
 
 

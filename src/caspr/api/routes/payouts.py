@@ -32,7 +32,7 @@ class PayoutIn(BaseModel):
     asset: str = Field(min_length=1, max_length=20, pattern=TEXT)
     amount: str = Field(pattern=r"^(0|[1-9][0-9]{0,19})(\.[0-9]{1,18})?$")
     source: str = Field(default="direct", min_length=1, max_length=50, pattern=TEXT)
-    snapshot_id: int | None = Field(default=None, ge=1, le=2**62)
+    snapshot_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     """The snapshot the payout was computed from (part of its id); none for a manual payout."""
 
 
