@@ -30,6 +30,7 @@ def policy(**change):
         "expires": dt.date(2027, 1, 1),
         "currency": "JPY",
         "cancellation_notice_days": 90,
+        "insurer_affiliated": False,  # stated: an unstated affiliation never counts
     }
     fields.update(change)
     return InsurancePolicy(**fields)
@@ -86,7 +87,10 @@ def test_minimum_notice_boundary(notice, counts):
     # MiCA 67(5)(b): cancellation notice of at least 90 days; an unknown notice never counts
     conditions = PolicyConditions(risks=frozenset({Cover.HOT}), min_notice_days=90)
     problems = policy_problems(policy(cancellation_notice_days=notice), AS_OF, conditions)
-    assert problems == ([] if counts else [f"cancellation notice {notice} < 90 days"])
+    if notice is None:
+        assert problems == ["cancellation_notice_days not stated (a missing field never counts)"]
+    else:
+        assert problems == ([] if counts else [f"cancellation notice {notice} < 90 days"])
     # without a notice condition an unknown notice is fine
     assert policy_problems(policy(cancellation_notice_days=None), AS_OF, HOT) == []
 
@@ -99,6 +103,7 @@ def deposit(**change):
         "currency": "JPY",
         "held_at": "Example Trust",
         "maturity_days": 180,
+        "on_trust": True,  # stated: an unstated trust never counts where trust is required
     }
     fields.update(change)
     return ReserveDeposit(**fields)
