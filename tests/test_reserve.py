@@ -105,6 +105,7 @@ def deposit(**change):
         "currency": "JPY",
         "held_at": "Example Trust",
         "maturity_days": 180,
+        "on_trust": True,  # stated: an unstated trust never counts where trust is required
     }
     fields.update(change)
     return ReserveDeposit(**fields)
