@@ -5,6 +5,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from caspr.cli.main import app
+from caspr.demo import SECTIONS
 
 
 def test_demo_generates_then_reuses_its_cache(tmp_path):
@@ -13,6 +14,9 @@ def test_demo_generates_then_reuses_its_cache(tmp_path):
     assert first.exit_code == 0, first.output
     assert "valid" in first.output
     assert "crypto total" in first.output
+    for title, shows in SECTIONS:  # each section says what it shows (issue 17)
+        assert title in first.output
+        assert shows in " ".join(first.output.split())
     second = runner.invoke(app, ["demo", "--accounts", "5000", "--cache", str(tmp_path)])
     assert second.exit_code == 0
     assert "reusing cached demo exchange" in second.output

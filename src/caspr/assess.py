@@ -12,6 +12,7 @@ from typing import Any
 from caspr.engine import Engine
 from caspr.errors import NoRuleInForce
 from caspr.params import Parameter, ParameterView, load_parameters
+from caspr.periods import add_months
 from caspr.rules import REGIMES, applicable
 from caspr.rules.regime import Assessment, Context, Regime
 from caspr.snapshot.loader import Snapshot
@@ -104,13 +105,57 @@ def select_regimes(snapshot: Snapshot, selection: str | None) -> tuple[list[Regi
 
 
 def build_context(snapshot: Snapshot, as_of: dt.date, engine: Engine | None = None) -> Context:
-    """Exposure and trailing-12-month volumes up to the day before ``as_of``."""
+    """Exposure and trailing-12-month volumes up to the day before ``as_of``.
+
+    Prices are averaged over the calendar year before ``as_of`` (``as_of`` − 1 year to the
+    day before ``as_of``: 365 or 366 days), with the days each asset was priced.
+    """
     engine = engine or Engine(snapshot)
     end = as_of - dt.timedelta(days=1)
     start = end - dt.timedelta(days=364)
+    price_start = add_months(as_of, -12)
+    history = engine.price_history(price_start, end)
     return Context(
-        snapshot, engine.exposure(), engine.volumes(start, end), as_of, engine.average_prices(start, end)
+        snapshot,
+        engine.exposure(),
+        engine.volumes(start, end),
+        as_of,
+        {asset: mean for asset, (mean, _) in history.items()},
+        {asset: days for asset, (_, days) in history.items()},
+        (price_start, end),
     )
+
+
+def currency_skip(regime: Regime, ctx: Context) -> str | None:
+    """Why ``regime`` cannot be assessed in the snapshot's currency (None: it can).
+
+    A regime whose fixed amounts are in another currency runs only if it converts them
+    and the snapshot supplies the rate.
+
+    Raises:
+        InputError: the regime applies to the exchange's jurisdiction, converts, and the
+            snapshot lacks the rate (bad input, not a reason to skip).
+    """
+    if regime.currency is None or regime.currency == ctx.currency:
+        return None
+    if regime.fx_convertible:
+        if snapshot_has_rate(ctx, regime.currency):
+            return None
+        if ctx.snapshot.exchange.jurisdiction.value in regime.jurisdictions:
+            ctx.fx_rate(regime.currency)  # raises the InputError that names the missing rate
+        return (
+            f"its fixed amounts are in {regime.currency} and the snapshot reports in {ctx.currency} "
+            f"with no {regime.currency}→{ctx.currency} rate; caspr never invents one"
+        )
+    return (
+        f"its fixed amounts are in {regime.currency} and the snapshot reports in {ctx.currency}; "
+        "this regime is assessed only in its own currency"
+    )
+
+
+def snapshot_has_rate(ctx: Context, base: str) -> bool:
+    """Whether the snapshot supplies a ``base`` → reporting-currency rate."""
+    return any(r.base.value == base and r.quote.value == ctx.currency for r in ctx.snapshot.exchange.fx_rates)
 
 
 def assess(
@@ -133,11 +178,8 @@ def assess(
     done: list[Assessment] = []
     skipped: list[Skipped] = []
     for regime in regimes:
-        if regime.currency is not None and regime.currency != ctx.currency:
-            reason = (
-                f"its fixed amounts are in {regime.currency} and the snapshot reports in "
-                f"{ctx.currency}; caspr does not convert currencies"
-            )
+        reason = currency_skip(regime, ctx)
+        if reason is not None:
             if explicit:
                 raise NoRuleInForce(f"{regime.id}: {reason}")
             skipped.append(Skipped(regime.id, reason))

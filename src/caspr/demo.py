@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import shutil
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -32,11 +33,16 @@ from caspr.distribution.plan import Plan
 from caspr.distribution.runs import distribution_payouts, incident_payouts, plan_scope
 from caspr.engine import Engine
 from caspr.money import quantize
+from caspr.report import write_demo
 from caspr.snapshot.generator import generate
 from caspr.snapshot.loader import Snapshot, load_snapshot
 
-DEMO_PEERS = (("eu-casp", 40_000), ("hk-vatp", 40_000), ("kr-krw", 40_000))
+DEMO_PEERS = (("eu-casp", 20_000), ("hk-vatp", 20_000), ("kr-krw", 20_000))
 """Smaller exchanges the demo also assesses, so that every regime is shown on its own market."""
+
+DEFAULT_ACCOUNTS = 50_000
+"""The demo's size: the whole demo in well under a minute on two cores from a cold cache
+(measured in docs/benchmarks.md); ``caspr demo --accounts N`` for larger exchanges."""
 
 
 class View(StrEnum):
@@ -58,8 +64,8 @@ class View(StrEnum):
 class Presenter(Protocol):
     """Where the demo reports: the CLI prints, a test may collect."""
 
-    def section(self, title: str) -> None:
-        """A new numbered section begins."""
+    def section(self, title: str, shows: str) -> None:
+        """A new numbered section begins; ``shows`` says in one line what it shows."""
 
     def note(self, text: str, style: str | None = None) -> None:
         """One line of plain text (``style`` a hint such as "red")."""
@@ -98,32 +104,86 @@ def snapshot(out: Presenter, cache: Path, profile: str, accounts: int, seed: int
     return load_snapshot(folder)
 
 
+SECTIONS: tuple[tuple[str, str], ...] = (
+    (
+        "1. Validate the snapshot",
+        "every file checked against the input contract (docs/snapshot.md); what was read",
+    ),
+    (
+        "2. Exposure",
+        "what customers are owed per asset, where it is held (hot, cold, "
+        "custodian), its value; trailing trading volumes",
+    ),
+    (
+        "3. Custody and segregation",
+        "do customer wallets hold what customers are owed, asset by asset; "
+        "hot/cold shares as each regime measures them",
+    ),
+    (
+        "4. Proof of liabilities: build, hand one customer a proof, verify it",
+        "a Merkle sum tree over every customer's balances; one customer's "
+        "inclusion proof checked against the published root",
+    ),
+    (
+        "5. An incident: a DMM-style cold-wallet compromise, compensated in kind",
+        "a fifth of the customers' cold BTC is stolen: who lost what, and how "
+        "reserve, insurance, capital and loans pay it back",
+    ),
+    (
+        "6. The exchange fails: the administrator returns segregated assets in kind",
+        "a quarter of the cold BTC is missing at failure: each customer's pro "
+        "rata share per asset, holds, the payout ledger",
+    ),
+    (
+        "7. Reserve requirement and funding under the regimes that apply",
+        "what the regimes of the exchange's jurisdiction require, what is "
+        "funded, any breach; every number with its formula and source",
+    ),
+    (
+        "8. Is the rule calibrated right? Stress, backtest against history, calibration",
+        "200,000 simulated years of losses against this exchange's funding; "
+        "the rule replayed on 51 real incidents; the rates a target needs",
+    ),
+    (
+        "9. The service: API keys, roles, idempotent payouts, the audit chain",
+        "the REST API in process: a key per role, an idempotent payout, a "
+        "customer seeing only their own, the audit chain verified",
+    ),
+    (
+        "10. Every other regime, each on a synthetic exchange of its own market",
+        "smaller exchanges in the EU, Hong Kong and Korea, each assessed under its own regime",
+    ),
+)
+"""Each section's title and the one line that says what it shows."""
+
+
 def run(settings: Settings, out: Presenter) -> None:
     """Every section of the demo, in order."""
     folder = settings.cache
-    out.section("1. Validate the snapshot")
+    out.section(*SECTIONS[0])
     snap = snapshot(out, folder, settings.profile, settings.accounts, settings.seed)
     out.show(View.SNAPSHOT, snap)
-    out.section("2. Exposure")
+    out.section(*SECTIONS[1])
     engine = Engine(snap)
     out.show(View.EXPOSURE, engine.exposure())
     out.show(View.VOLUMES, (engine.trailing_volumes(), snap.exchange.reporting_currency.value))
-    out.section("3. Custody and segregation")
+    out.section(*SECTIONS[2])
     out.show(View.CUSTODY, custody_report(snap, engine))
-    out.section("4. Proof of liabilities: build, hand one customer a proof, verify it")
+    out.section(*SECTIONS[3])
     proof_of_liabilities(out, snap, folder)
-    out.section("5. An incident: a DMM-style cold-wallet compromise, compensated in kind")
+    out.section(*SECTIONS[4])
     incident(out, snap, folder, engine)
-    out.section("6. The exchange fails: the administrator returns segregated assets in kind")
+    out.section(*SECTIONS[5])
     distribution(out, snap, folder, engine)
-    out.section("7. Reserve requirement and funding under the regimes that apply")
+    out.section(*SECTIONS[6])
     out.show(View.REPORT, assess(snap, engine=engine))
-    out.section("8. Is the rule calibrated right? Stress, backtest against history, calibration")
+    out.section(*SECTIONS[7])
     calibration(out, snap, folder)
-    out.section("9. The service: API keys, roles, idempotent payouts, the audit chain")
+    out.section(*SECTIONS[8])
     service(out, folder, snap)
-    out.section("10. Every other regime, each on a synthetic exchange of its own market")
+    out.section(*SECTIONS[9])
     peers(out, folder, settings.seed)
+    write_demo(snap, folder, engine, out)
 
 
 def proof_of_liabilities(out: Presenter, snap: Snapshot, folder: Path) -> None:
@@ -223,7 +283,9 @@ def calibration(out: Presenter, snap: Snapshot, folder: Path) -> None:
 
 def service(out: Presenter, folder: Path, snap: Snapshot) -> None:
     """The REST API in process: keys per role, an idempotent payout, a customer's view, the audit chain."""
-    from fastapi.testclient import TestClient  # noqa: PLC0415
+    with warnings.catch_warnings():  # starlette's notice about httpx is for its maintainers, not users
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient  # noqa: PLC0415
 
     from caspr.api.app import Settings as ServiceSettings  # noqa: PLC0415
     from caspr.api.app import create_app  # noqa: PLC0415

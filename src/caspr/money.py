@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
 
+from caspr.currency import minor_unit
+
 MAX_SCALE = 18
 """The finest ledger scale caspr accepts (wei-like assets have 18 decimal places)."""
 
@@ -140,6 +142,19 @@ def round_requirement(value: Decimal, scale: int = 0) -> Decimal:
 def round_credit(value: Decimal, scale: int = 0) -> Decimal:
     """Round a credit down (towards -infinity): nothing is counted that is not there."""
     return quantize(value, scale, ROUND_FLOOR)
+
+
+def round_requirement_in(value: Decimal, currency: str) -> Decimal:
+    """A requirement rounded up to ``currency``'s minor unit (ISO 4217: cents for EUR, none for KRW).
+
+    ¼ × €200,000.04 = €50,000.01 (not €50,001): rounding stops at the cent.
+    """
+    return round_requirement(value, minor_unit(currency))
+
+
+def round_credit_in(value: Decimal, currency: str) -> Decimal:
+    """A credit rounded down to ``currency``'s minor unit (ISO 4217)."""
+    return round_credit(value, minor_unit(currency))
 
 
 def convert(quantity: Decimal, price: Decimal, scale: int, rounding: str) -> Decimal:

@@ -282,3 +282,95 @@ def test_snapshot_paths_are_confined_and_never_echo_files(service, tmp_path):
     assert echoed.status_code == 422
     assert "root:" not in echoed.text and str(tmp_path) not in echoed.text
     assert count(url, "select count(*) from snapshots") == 0
+
+
+# --- issue 13 "what must exist": snapshots enter by upload into a content-addressed store -----------
+
+
+def tar_of(folder, extra=None):
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path in sorted(folder.iterdir()):
+            tar.add(path, arcname=path.name)
+        for name, info in (extra or {}).items():
+            info.name = name
+            tar.addfile(info, io.BytesIO(b"x" * info.size) if info.isreg() else None)
+    return buffer.getvalue()
+
+
+def test_snapshots_are_uploaded_into_a_content_addressed_store(database, tmp_path):
+    """Planted bug: no upload at all (the only way in was a server path any key could name)."""
+    import tarfile
+
+    from caspr import payouts
+
+    app = create_app(database, settings(tmp_path / "data", max_upload=60_000))
+    exchange = make_key(database, "exchange", "tiny-jp")
+    source = write_snapshot(tmp_path / "upload")
+    body = tar_of(source)
+    upload = {"content-type": "application/x-tar"}
+    with TestClient(app) as client:
+        created = client.post(
+            "/api/v1/snapshots/upload", content=body, headers={**upload, **headers(exchange, "u1")}
+        )
+        assert created.status_code == 201, created.text
+        digest = payouts.snapshot_digest(source)
+        assert created.json()["content_hash"] == digest
+        stored = tmp_path / "data" / ".caspr-store" / digest
+        assert sorted(p.name for p in stored.iterdir()) == sorted(p.name for p in source.iterdir())
+        job = client.post(
+            f"/api/v1/snapshots/{created.json()['id']}/distributions", json={}, headers=headers(exchange, "d")
+        )
+        assert job.status_code == 202
+        for role, expected in (("customer", 404), ("regulator", 403)):
+            key = make_key(
+                database,
+                role,
+                None if role == "regulator" else "tiny-jp",
+                "A1" if role == "customer" else None,
+            )
+            assert (
+                client.post(
+                    "/api/v1/snapshots/upload", content=body, headers={**upload, **headers(key, "r")}
+                ).status_code
+                == expected
+            )
+        link = tarfile.TarInfo()
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        linked = client.post(
+            "/api/v1/snapshots/upload",
+            content=tar_of(source, {"prices.csv": link}),
+            headers={**upload, **headers(exchange, "u2")},
+        )
+        assert linked.status_code == 422 and "root:" not in linked.text
+        climbing = tarfile.TarInfo()
+        climbing.size = 3
+        escaped = client.post(
+            "/api/v1/snapshots/upload",
+            content=tar_of(source, {"../evil.csv": climbing}),
+            headers={**upload, **headers(exchange, "u3")},
+        )
+        assert escaped.status_code == 422
+        assert not (tmp_path / "data" / "evil.csv").exists()
+        large = tarfile.TarInfo()
+        large.size = 70_000
+        too_big = client.post(
+            "/api/v1/snapshots/upload",
+            content=tar_of(source, {"big.csv": large}),
+            headers={**upload, **headers(exchange, "u4")},
+        )
+        assert too_big.status_code == 413
+        assert (
+            client.post(
+                "/api/v1/snapshots/upload",
+                content=b"not a tar",
+                headers={**upload, **headers(exchange, "u5")},
+            ).status_code
+            == 422
+        )
+        leftovers = [p.name for p in (tmp_path / "data" / ".caspr-store").iterdir()]
+        assert leftovers == [digest]  # refused uploads leave nothing behind
+    release(app)

@@ -298,5 +298,5 @@ def test_stopping_generate_leaves_no_temporary_folder(tmp_path: Path, stop: sign
         time.sleep(0.2)
     assert [p.name.startswith(".big.") for p in tmp_path.iterdir()] == [True]  # the work folder
     process.send_signal(stop)
-    assert process.wait(timeout=60) == 130
+    assert process.wait(timeout=180) == 130  # removing a large partial folder is slow on a busy machine
     assert list(tmp_path.iterdir()) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from typer.testing import CliRunner
@@ -136,7 +137,7 @@ def test_methods_differ_by_regime(tmp_path):
     assert methods["jp-custody"].passed
     assert not methods["hk-sfc"].passed
     assert methods["hk-sfc"].cold_share == Decimal("0.97")
-    assert methods["kr-vaupa"].passed
+    assert not methods["kr-vaupa"].passed  # no price history: Korea's economic value is not established
     assert methods["bh-cbb"].passed
 
 
@@ -160,38 +161,48 @@ def korea_snapshot(root, prices):
     )
 
 
+def daily(asset: str, price: str, first: dt.date = dt.date(2025, 9, 30), days: int = 365) -> str:
+    """prices.csv rows: ``asset`` at ``price`` on each of ``days`` days from ``first``."""
+    return "".join(f"{(first + dt.timedelta(days=n)).isoformat()},{asset},{price}\n" for n in range(days))
+
+
 def test_korea_values_holdings_at_one_year_average_prices(tmp_path):
-    # Window: as_of 2026-09-30 -> 2025-09-30 .. 2026-09-29; the rows on 2025-09-29 and on
-    # 2026-09-30 fall outside. Averages: BTC (150 + 250) / 2 = 200, ETH (4 + 6) / 2 = 5.
+    # Window: as_of 2026-09-30 -> 2025-09-30 .. 2026-09-29 (365 days, all priced); the rows on
+    # 2025-09-29 and on 2026-09-30 fall outside. Averages: BTC 200 (every day), ETH 5.
     #   cold  = 3 × 200 + 20 × 5 = 700; total = 4 × 200 + 20 × 5 = 900 -> 77.7777% < 80%: breach.
     # At the snapshot prices it would pass: (300 + 200) / (400 + 200) = 83.33%.
     prices = (
-        "date,asset,price\n2025-09-29,BTC,10000\n2025-09-30,BTC,150\n2026-09-29,BTC,250\n"
-        "2026-09-30,BTC,10000\n2026-01-01,ETH,4\n2026-02-01,ETH,6\n"
+        "date,asset,price\n2025-09-29,BTC,10000\n2026-09-30,BTC,10000\n"
+        + daily("BTC", "200")
+        + daily("ETH", "5")
     )
     report = custody_report(load_snapshot(korea_snapshot(tmp_path / "s", prices)))
     (finding,) = [f for f in report.findings if f.rule == "kr.vaupa.cold"]
     assert finding.severity is Severity.BREACH
     assert finding.message == (
-        "cold wallets hold 77.7777% of users' virtual assets by economic value "
-        "(minimum 80.00%; one-year average prices)"
+        "cold wallets hold 77.7777% of users' virtual assets by value (minimum 80.00%; "
+        "one-year average KRW prices, 2025-09-30 to 2026-09-29; custodian holdings counted as not cold "
+        "(custodian_counts_as_cold = 0))"
     )
     (kr,) = [m for m in report.methods if m.regime == "kr-vaupa"]
     assert kr.cold_share == Decimal(700) / Decimal(900)
     assert not kr.passed
 
 
-def test_korea_falls_back_to_the_snapshot_price_and_says_so(tmp_path):
-    # Only BTC has a history (average 200); ETH is valued at its snapshot price 10:
-    #   cold = 3 × 200 + 20 × 10 = 800; total = 4 × 200 + 200 = 1000 -> exactly 80%: passes.
+def test_korea_does_not_call_a_partial_history_a_one_year_average(tmp_path):
+    # BTC priced on 2 days, ETH on none: not the Decree's valuation. At snapshot prices the share
+    # is (300 + 200) / (400 + 200) = 83.33%, but the test is not established (a warning), and the
+    # finding is not labelled "one-year average".
     prices = "date,asset,price\n2026-01-01,BTC,150\n2026-02-01,BTC,250\n"
     report = custody_report(load_snapshot(korea_snapshot(tmp_path / "s", prices)))
+    (valuation,) = [f for f in report.findings if f.rule == "kr.vaupa.valuation"]
+    assert "BTC 2 of 365 days; ETH 0 of 365 days" in valuation.message
     (finding,) = [f for f in report.findings if f.rule == "kr.vaupa.cold"]
-    assert finding.severity is Severity.INFO
-    assert finding.message == (
-        "cold wallets hold 80.0000% of users' virtual assets by economic value "
-        "(minimum 80.00%; one-year average prices; snapshot prices for ETH)"
-    )
+    assert finding.severity is Severity.WARNING
+    assert "83.3333%" in finding.message
+    assert "not established" in finding.message
+    assert "one-year average KRW prices," not in finding.message
+    assert not {m.regime: m for m in report.methods}["kr-vaupa"].passed
 
 
 def test_cli_custody_json_and_fail_on_breach(tmp_path):

@@ -10,7 +10,6 @@ from collections import Counter
 from decimal import Decimal
 from html.parser import HTMLParser
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
@@ -18,7 +17,6 @@ from caspr import report
 from caspr.citation import Citation, Status
 from caspr.compensation import compensate
 from caspr.compensation.incident import Incident
-from caspr.custody import por
 from caspr.distribution.inkind import distribute_in_kind
 from caspr.distribution.output import summary_document
 from caspr.distribution.plan import Plan
@@ -28,7 +26,6 @@ from caspr.report import pdf
 from caspr.report.document import group_of
 from caspr.report.i18n import Language, group, man_oku
 from caspr.rules.regime import Finding, Severity
-from caspr.snapshot.generator import generate
 from caspr.snapshot.loader import load_snapshot
 from tests.conftest import write_snapshot
 
@@ -92,25 +89,6 @@ def parse(text: str) -> Page:
     page.feed(text)
     page.close()
     return page
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A generated 2,000-account Japanese exchange, its PoR root, report, and both renderings."""
-    base = tmp_path_factory.mktemp("report")
-    folder = base / "snapshot"
-    generate(folder, 2000, 7, "jp-large", "csv")
-    snapshot = load_snapshot(folder)
-    root = por.build(snapshot, base / "por", seed=3).root
-    built = report.build(
-        snapshot, por_root=report.load_por_root(base / "por", snapshot), stress_years=STRESS_YEARS
-    )
-    pages = {}
-    for lang in ("en", "ja"):
-        out = base / f"report-{lang}.html"
-        report.write_snapshot(out, built, lang)
-        pages[lang] = out.read_text(encoding="utf-8")
-    return {"base": base, "snapshot": snapshot, "report": built, "root": root, "pages": pages}
 
 
 def figure(page: Page, name: str, **context: str) -> list[dict[str, str]]:
@@ -368,6 +346,9 @@ def test_incident_report_totals_by_source_and_asset(generated, tmp_path):
         )
         assert figure(page, "recovery-rate")[0]["text"] == f"{canonical(rate * 100)}%"
         assert next(x["data-amount"] for x in page.amounts if x.get("data-asset") == "BTC") == "10"
+        # the BTC loss valued once by the library (floor of 10 × price), not recomputed here
+        valued = [x["data-amount"] for x in page.amounts if x.get("data-figure") == "loss-value"]
+        assert valued == [summary["loss_rounding"]["assets"]["BTC"]["rounded"]]
     ja = (tmp_path / "incident-ja.html").read_text(encoding="utf-8")
     assert "不正流出事故の補償計画" in ja
     assert "コールドウォレットからの不正流出" in ja
@@ -445,3 +426,39 @@ def test_no_pdf_engine_is_a_clear_message(monkeypatch, tmp_path):
     with pytest.raises(pdf.NoPdfEngine, match="pip install 'caspr\\[report\\]'"):
         report.write(tmp_path / "r.pdf", "<p>x</p>")
     assert not (tmp_path / "r.pdf").exists()
+
+
+def test_fiat_distribution_report_by_round(generated, tmp_path):
+    """Mt. Gox-style: a ¥200,000 base payment, then the estate pro rata (tests/distribution shapes)."""
+    from caspr.distribution.rounds import distribute_rounds
+
+    snapshot = generated["snapshot"]
+    plan = Plan(mode="fiat", base_payment={"cap": 200000}, estate=Decimal(500_000_000))
+    result = distribute_rounds(snapshot, plan)
+    summary = result.to_dict()
+    holds, payments = report.distribution_holds(result, snapshot, plan)
+    assert payments and len({p["round"] for p in payments}) >= 2 and holds
+    out = tmp_path / "fiat.html"
+    report.write_distribution(out, summary, holds, "ja", payments)
+    page = parse(out.read_text(encoding="utf-8"))
+    assert next(x["data-amount"] for x in page.amounts if x.get("data-figure") == "paid") == summary["paid"]
+    assert next(x["data-amount"] for x in page.amounts if x.get("data-figure") == "held") == summary["held"]
+    assert figure(page, "recovery")[0]["text"] == Language("ja").percent(Decimal(summary["recovery_ratio"]))
+    # the rounds add up to the library's totals: nothing created or lost in the layout
+    by_round = [x for x in page.amounts if x.get("data-round")]
+    paid_by_round = sum(Decimal(x["data-amount"]) for x in by_round[0::3])
+    assert paid_by_round == Decimal(summary["paid"])
+    assert {r["data-round"] for r in by_round} == {p["round"] for p in payments}
+    assert sum(int(f["text"].replace(",", "")) for f in figure(page, "held-accounts")) == len(holds)
+
+
+@pytest.mark.slow
+def test_chromium_prints_the_pdf_where_weasyprint_is_missing(monkeypatch, tmp_path):
+    browser = next((shutil.which(name) for name in pdf.CHROMIUM if shutil.which(name)), None)
+    if browser is None or shutil.which("pdftotext") is None:
+        pytest.skip("no chromium (Debian: chromium) or no pdftotext here: the fallback is not exercised")
+    monkeypatch.setattr(pdf, "engine", lambda: browser)
+    out = tmp_path / "r.pdf"
+    report.write(out, "<!DOCTYPE html><html lang='en'><body><h1>Reserve 50,000,000 JPY</h1></body></html>")
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Reserve 50,000,000 JPY" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from caspr.assess import Report, assess
@@ -9,7 +10,7 @@ from caspr.snapshot.loader import load_snapshot
 
 
 def exchange_yaml(
-    jurisdiction: str, currency: str, licences: str, financials: str = "", market: str = ""
+    jurisdiction: str, currency: str, licences: str, financials: str = "", market: str = "", extra: str = ""
 ) -> str:
     text = (
         f"id: ex-{jurisdiction.lower()}\nname: Example {jurisdiction}\njurisdiction: {jurisdiction}\n"
@@ -19,7 +20,7 @@ def exchange_yaml(
         text += "financials:\n" + "".join(f"  {line}\n" for line in financials.split(";"))
     if market:
         text += f"market: {market}\n"
-    return text
+    return text + extra
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -49,6 +50,8 @@ def btc_snapshot(
     volumes: str = "date,category,notional\n",
     fiat_owed: str = "0",
     fiat_trust: str = "0",
+    exchange_extra: str = "",
+    prices: str | None = None,
 ) -> Path:
     """One crypto asset (BTC) and one fiat; wallets as given; liabilities default to hot+cold+custodian."""
     from decimal import Decimal
@@ -62,19 +65,19 @@ def btc_snapshot(
     )
     if guarantee is not None:
         wallets += f"btc-guarantee,BTC,cold,guarantee,{guarantee}\n"
-    return write(
-        root,
-        {
-            "exchange.yaml": exchange_yaml(jurisdiction, currency, licences, financials, market),
-            "assets.csv": f"asset,kind,scale,price\nBTC,crypto,8,{price}\n{currency},fiat,{fiat_scale},1\n",
-            "balances.csv": f"account_id,asset,amount\nA1,BTC,{owed}\nA1,{currency},{fiat_owed}\n",
-            "wallets.csv": wallets,
-            "volumes.csv": volumes,
-            "insurance.yaml": insurance,
-            "reserve.yaml": reserve,
-        },
-    )
+    files = {
+        "exchange.yaml": exchange_yaml(jurisdiction, currency, licences, financials, market, exchange_extra),
+        "assets.csv": f"asset,kind,scale,price\nBTC,crypto,8,{price}\n{currency},fiat,{fiat_scale},1\n",
+        "balances.csv": f"account_id,asset,amount\nA1,BTC,{owed}\nA1,{currency},{fiat_owed}\n",
+        "wallets.csv": wallets,
+        "volumes.csv": volumes,
+        "insurance.yaml": insurance,
+        "reserve.yaml": reserve,
+    }
+    if prices is not None:
+        files["prices.csv"] = prices
+    return write(root, files)
 
 
-def run(root: Path, regime: str, overrides: dict | None = None) -> Report:
-    return assess(load_snapshot(root), regime, None, overrides)
+def run(root: Path, regime: str, overrides: dict | None = None, as_of: dt.date | None = None) -> Report:
+    return assess(load_snapshot(root), regime, as_of, overrides)

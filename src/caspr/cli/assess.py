@@ -22,6 +22,7 @@ from caspr.cli.common import (
     fail_input,
     open_snapshot,
     parse_date,
+    show,
 )
 from caspr.custody import custody_report
 from caspr.engine import Engine
@@ -68,7 +69,7 @@ def print_report(report: Report, output: AssessFormat) -> None:
         console.print(f"[yellow]warning: {warning}[/]")
     for assessment in report.assessments:
         console.rule()
-        console.print(render.assessment_view(assessment))
+        show(render.assessment_view(assessment))
     for skipped in report.skipped:
         console.print(f"[dim]skipped {skipped.regime}: {skipped.reason}[/]")
 
@@ -163,6 +164,6 @@ def custody_command(
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
         console.print(f"[bold]{report.exchange}[/] as of {report.as_of}")
-        console.print(render.custody_view(report))
+        show(render.custody_view(report))
     if fail_on_breach and report.breached:
         raise typer.Exit(1)

@@ -20,6 +20,7 @@ from caspr.cli.common import (
     fail,
     fail_input,
     open_snapshot,
+    show,
     writable_parent,
 )
 from caspr.errors import InputError, NoRuleInForce
@@ -53,7 +54,7 @@ def incidents_command(
         writer.writeheader()
         writer.writerows(rows)
     else:
-        console.print(render.incidents_table(rows))
+        show(render.incidents_table(rows))
 
 
 def _one_of(option: str, given: str | None, known: set[str]) -> str | None:
@@ -112,7 +113,7 @@ def stress_command(
     if output is OutputFormat.JSON:
         print(json.dumps(document, indent=2, ensure_ascii=False))
         return
-    console.print(render.stress_view(document))
+    show(render.stress_view(document))
     if plot_file is not None:
         console.print(f"wrote {plot_file}")
 
@@ -145,7 +146,7 @@ def backtest_command(
     if output is OutputFormat.JSON:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return
-    console.print(render.backtest_view(result.to_dict()))
+    show(render.backtest_view(result.to_dict()))
     if result.funding is not None:
         covered = sum(1 for row in result.rows if row["exchange_funding_covers"])
         console.print(
@@ -173,4 +174,4 @@ def calibrate_command(
     if output is OutputFormat.JSON:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return
-    console.print(render.calibration_view(result.to_dict()))
+    show(render.calibration_view(result.to_dict()))

@@ -15,7 +15,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 import typer.core
-from rich.console import Console
+from rich.console import Console, RenderableType
 
 from caspr.errors import InputError
 from caspr.snapshot.loader import Snapshot, load_snapshot
@@ -94,6 +94,13 @@ class AssessFormat(StrEnum):
     TABLE = "table"
     JSON = "json"
     CSV = "csv"
+
+
+def show(renderable: RenderableType) -> None:
+    """Print a rendering on stdout, its tables fitted to the terminal without cutting a number."""
+    from caspr.cli.render import fit  # noqa: PLC0415 - render imports the domain; common stays light
+
+    console.print(fit(renderable, console.width))
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

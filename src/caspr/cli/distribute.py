@@ -16,8 +16,11 @@ from caspr.cli.common import (
     console,
     fail_input,
     open_snapshot,
+    show,
     writable_parent,
 )
+from caspr.cli.report import LangOption, ReportOption, distribution_report, report_language
+from caspr.cli.tables import parquet_beside
 from caspr.distribution import batches
 from caspr.distribution.inkind import InKindResult, distribute_in_kind
 from caspr.distribution.output import write_in_kind, write_rounds
@@ -39,11 +42,18 @@ def distribute_command(
         Path | None, typer.Option("--ledger", help="Record payout batches in this ledger")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists")] = False,
+    parquet: Annotated[
+        bool,
+        typer.Option("--parquet", help="Also write each CSV as Parquet with exact DECIMAL amount columns"),
+    ] = False,
+    report_file: ReportOption = None,
+    lang: LangOption = None,
 ) -> None:
     """Return segregated assets: claims, pools, pro rata in kind or fiat rounds, holds, batches."""
     check_out(out, force)
     writable_parent(ledger, "--ledger")
     snapshot = open_snapshot(directory)
+    language = report_language(snapshot, report_file, lang)
     try:
         plan = load_plan(plan_file)
         result: InKindResult | RoundsResult
@@ -55,14 +65,17 @@ def distribute_command(
             write_rounds(out, result, plan.model_dump(mode="json"))
     except InputError as error:
         fail_input(error)
+    if parquet:
+        parquet_beside(out, ["distributions", "payments", "summary"])
     summary = json.loads((out / "summary.json").read_text())
     if ledger is not None:
         recorded = batches.record(
             ledger, distribution_payouts(plan_scope(snapshot, plan), result, plan.successor or "direct")
         )
         summary["ledger"] = {"path": str(ledger), "recorded": recorded.recorded, "already": recorded.already}
+    distribution_report(report_file, summary, result, snapshot, plan, language)
     if output is OutputFormat.JSON:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return
-    console.print(render.distribution_view(summary))
-    console.print(f"wrote {out}/distributions.csv and summary.json")
+    show(render.distribution_view(summary))
+    console.print(f"wrote {out}/distributions.csv and summary.json" + (" (and .parquet)" if parquet else ""))

@@ -13,11 +13,13 @@ from caspr.cli.common import (
     OutputFormat,
     app,
     check_out,
-    console,
     fail_input,
     open_snapshot,
+    show,
     writable_parent,
 )
+from caspr.cli.report import LangOption, ReportOption, incident_report, report_language
+from caspr.cli.tables import parquet_beside
 from caspr.compensation import compensate
 from caspr.compensation.incident import load_incident
 from caspr.compensation.output import write as write_compensation
@@ -34,22 +36,32 @@ def incident_command(
     output: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = OutputFormat.TABLE,
     ledger: Annotated[Path | None, typer.Option("--ledger", help="Record the payouts in this ledger")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists")] = False,
+    parquet: Annotated[
+        bool,
+        typer.Option("--parquet", help="Also write each CSV as Parquet with exact DECIMAL amount columns"),
+    ] = False,
+    report_file: ReportOption = None,
+    lang: LangOption = None,
 ) -> None:
     """Who lost what, the reserve → insurance → capital → loans waterfall, and the payout plan."""
     check_out(out, force)
     writable_parent(ledger, "--ledger")
     snapshot = open_snapshot(directory)
+    language = report_language(snapshot, report_file, lang)
     try:
         result = compensate(snapshot, load_incident(incident_file))
     except InputError as error:
         fail_input(error)
     if out is not None:
         write_compensation(out, result)
+        if parquet:
+            parquet_beside(out, ["payouts"])
     summary = result.to_dict()
     if ledger is not None:
         recorded = batches.record(ledger, incident_payouts(result))
         summary["ledger"] = {"path": str(ledger), "recorded": recorded.recorded, "already": recorded.already}
+    incident_report(report_file, summary, language)
     if output is OutputFormat.JSON:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return
-    console.print(render.compensation_view(summary))
+    show(render.compensation_view(summary))

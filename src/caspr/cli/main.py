@@ -24,6 +24,7 @@ from caspr.cli import distribute  # noqa: F401 - distribute
 from caspr.cli import incident  # noqa: F401 - incident
 from caspr.cli import calibration  # noqa: F401 - incidents, stress, backtest, calibrate
 from caspr.cli import service  # noqa: F401 - serve, keys, audit, db
+from caspr.cli import report  # noqa: F401 - report
 from caspr.cli import demo  # noqa: F401 - demo
 
 # isort: on

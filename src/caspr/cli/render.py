@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Group
+from rich.cells import cell_len
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from caspr.citation import Citation
 from caspr.component import Component
+from caspr.currency import minor_unit
 from caspr.engine import Exposure
 from caspr.rules.regime import Assessment
 
@@ -18,6 +21,25 @@ if TYPE_CHECKING:
     from caspr.assess import Report
     from caspr.custody import CustodyReport
 from caspr.snapshot.loader import Snapshot
+
+BARE_NUMBER = re.compile(r"(?<![\w.,:/#-])(\d{4,})((?:\.\d+)?)(?![\w,]|\.\d|-\d)")
+"""An integer of four digits or more inside a sentence, not part of an id, date, hash or version."""
+
+
+def grouped(message: str) -> str:
+    """``message`` with its amounts grouped like the tables: ``811799462`` → ``811,799,462``.
+
+    Display only (the JSON keeps the exact text). Years are left alone (``2026``), and so is
+    any digit run that is part of a word, a date, a rule id or a decimal's fraction.
+    """
+
+    def group(match: re.Match[str]) -> str:
+        whole, fraction = match.group(1), match.group(2)
+        if len(whole) == 4 and not fraction and 1900 <= int(whole) <= 2100:
+            return match.group(0)  # a year
+        return f"{int(whole):,}{fraction}"
+
+    return BARE_NUMBER.sub(group, message)
 
 
 def money(value: Decimal, places: int = 0) -> str:
@@ -180,6 +202,7 @@ def component_table(title: str, root: Component, notes: Footnotes) -> Table:
 def assessment_view(assessment: Assessment) -> Group:
     """One regime's answer: headline, requirement and funding trees, findings, overrides."""
     ratio = assessment.coverage_ratio
+    places = minor_unit(assessment.currency)  # cents show: €50,000.01 required is not €50,000
     headline = Text.assemble(
         (f"{assessment.regime}", "bold"),
         f" — {assessment.title} ",
@@ -188,9 +211,10 @@ def assessment_view(assessment: Assessment) -> Group:
             f"\n{assessment.legal_effect}",
             "magenta" if assessment.projections or assessment.status.value == "proposed" else "dim",
         ),
-        f"\nrequirement {money(assessment.requirement.amount)} {assessment.currency}",
-        f" · funding {money(assessment.funding.amount)} {assessment.currency}",
-        f" (reserve {money(assessment.reserve)}, insurance {money(assessment.insurance)})",
+        f"\nrequirement {money(assessment.requirement.amount, places)} {assessment.currency}",
+        f" · funding {money(assessment.funding.amount, places)} {assessment.currency}",
+        f" ({assessment.reserve_label.replace('_', ' ')} {money(assessment.reserve, places)},"
+        f" insurance {money(assessment.insurance, places)})",
         f" · coverage {'—' if ratio is None else f'{ratio:f}'}",
     )
     parts: list[Any] = [headline]
@@ -212,7 +236,7 @@ def assessment_view(assessment: Assessment) -> Group:
                 SEVERITY_LABEL.get(f.severity.value, f.severity.value), style=SEVERITY_STYLE[f.severity.value]
             ),
             f.rule,
-            f.message,
+            grouped(f.message),
             notes.mark(f.citation),
         )
     parts.append(findings)
@@ -307,7 +331,7 @@ def custody_view(report: CustodyReport) -> Group:
                 SEVERITY_LABEL.get(f.severity.value, f.severity.value), style=SEVERITY_STYLE[f.severity.value]
             ),
             f.rule,
-            f.message,
+            grouped(f.message),
         )
     return Group(rec, methods, findings)
 
@@ -539,10 +563,15 @@ def backtest_view(doc: dict[str, Any]) -> Group:
             Text("yes", style="green") if c["covered"] else Text("no", style="red"),
         )
     assumptions = ", ".join(f"{k} {v}" for k, v in doc["assumptions"].items())
+    # the shares recomputed exactly from the rows shown and rounded for display (the JSON's
+    # shares are floored to 4 places: 2 of 12 is 0.1666 there, 16.67% here)
+    cases = doc["cases"]
+    covered = sum(1 for c in cases if c["covered"])
+    lost = sum((Decimal(c["loss_jpy"]) for c in cases), Decimal(0))
+    met = sum((min(Decimal(c["requirement_jpy"]), Decimal(c["loss_jpy"])) for c in cases), Decimal(0))
     summary = Text(
-        f"covered: {percent(Decimal(doc['covered_share_by_count']), Decimal(1))} of incidents, "
-        f"{percent(Decimal(doc['covered_share_by_value']), Decimal(1))} of the value lost "
-        f"(assumptions: {assumptions})"
+        f"covered: {covered} of {len(cases)} incidents ({percent(Decimal(covered), Decimal(len(cases)))}), "
+        f"{percent(met, lost)} of the value lost (assumptions: {assumptions})"
     )
     return Group(table, summary)
 
@@ -559,3 +588,122 @@ def calibration_view(doc: dict[str, Any]) -> Group:
     ]
     warnings = [Text(f"warning: {w}", style="yellow") for w in doc.get("warnings", [])]
     return Group(*(Text(line) for line in lines), *warnings, Text(doc["method"], style="dim"))
+
+
+NUMERIC = re.compile(r"^[-+]?[\d,]*\.?\d+(?:[ %]|\s?[A-Z]{3})?$|^[—-]$|^$")
+"""A cell that is a number (``1,234.5``, ``16.67%``, ``12 JPY``, ``—``): never cut, never wrapped."""
+
+TEXT_MIN = 10
+"""Narrowest a text column is squeezed to before the table is stacked instead."""
+
+
+def fit(renderable: RenderableType, width: int) -> RenderableType:
+    """``renderable`` with every table made to fit ``width`` columns without cutting a number.
+
+    Number columns keep their full width; text columns wrap; when even that does not fit,
+    the table is stacked (one block of ``header: value`` lines per row). Rich's own fitting
+    would cut cells with an ellipsis (``13,5…``), which must never happen to an amount.
+    """
+    if isinstance(renderable, Group):
+        return Group(*(fit(r, width) for r in renderable.renderables))
+    if isinstance(renderable, Table):
+        return _fit_table(renderable, width)
+    return renderable
+
+
+def _plain(cell: Any) -> str:
+    return cell.plain if isinstance(cell, Text) else str(cell)
+
+
+def _fit_table(table: Table, width: int) -> RenderableType:
+    columns = table.columns
+    if not columns or table.box is None:
+        return table
+    bodies = [[_plain(c) for c in column._cells] for column in columns]
+    headers = [_plain(column.header) for column in columns]
+    numeric = [all(NUMERIC.match(v.strip()) for v in body) and any(body) for body in bodies]
+    natural = [
+        max([cell_len(line) for v in [h, *body] for line in v.splitlines() or [""]])
+        for h, body in zip(headers, bodies, strict=True)
+    ]
+    floors = [
+        max([cell_len(v) for v in [*body, *header.split()]] or [1])
+        if is_number
+        else min(natural_width, TEXT_MIN)
+        for header, body, is_number, natural_width in zip(headers, bodies, numeric, natural, strict=True)
+    ]
+    overhead = 3 * len(columns) + 1  # a space each side of every cell and the vertical rules
+    available = width - overhead
+    if sum(floors) > available:
+        parts = _column_groups(floors, width)
+        if parts is None:
+            return _stacked(table, headers, bodies)
+        return Group(*(_fit_table(_part(table, part, first=n == 0), width) for n, part in enumerate(parts)))
+    widths = list(natural)
+    for i, is_number in enumerate(numeric):
+        if is_number:
+            widths[i] = floors[i]  # its header wraps above it instead of widening it
+    while sum(widths) > available:
+        shrinkable = [i for i in range(len(widths)) if not numeric[i] and widths[i] > floors[i]]
+        widest = max(shrinkable, key=lambda i: widths[i])
+        widths[widest] -= 1
+    for column, column_width in zip(columns, widths, strict=True):
+        column.width = column_width
+        column.overflow = "fold"
+        column.no_wrap = False
+    return table
+
+
+def _column_groups(floors: list[int], width: int) -> list[list[int]] | None:
+    """Columns split into tables that each fit, the first (key) column repeated in every one.
+
+    ``None`` when the key column and any other column do not fit side by side.
+    """
+    parts: list[list[int]] = []
+    current = [0]
+    for index in range(1, len(floors)):
+        candidate = [*current, index]
+        if sum(floors[i] for i in candidate) + 3 * len(candidate) + 1 <= width:
+            current = candidate
+        elif len(current) > 1:
+            parts.append(current)
+            current = [0, index]
+            if sum(floors[i] for i in current) + 3 * len(current) + 1 > width:
+                return None
+        else:
+            return None
+    parts.append(current)
+    return parts
+
+
+def _part(table: Table, indexes: list[int], first: bool) -> Table:
+    """The columns ``indexes`` of ``table`` as a table of their own (the title on the first)."""
+    title = _plain(table.title) if table.title else None
+    part = Table(
+        title=title if first else (f"{title} (continued)" if title else None),
+        title_justify=table.title_justify,
+        box=table.box,
+        show_lines=table.show_lines,
+    )
+    columns = [table.columns[i] for i in indexes]
+    for column in columns:
+        part.add_column(column.header, justify=column.justify, style=column.style)
+    for row in range(len(columns[0]._cells)):
+        part.add_row(*(column._cells[row] for column in columns))
+    return part
+
+
+def _stacked(table: Table, headers: list[str], bodies: list[list[str]]) -> Group:
+    """One block per row, ``header  value`` a line: for tables too wide for the terminal."""
+    blocks: list[RenderableType] = []
+    if table.title:
+        blocks.append(Text(_plain(table.title), style="bold"))
+    key_width = max(cell_len(" ".join(h.split())) for h in headers)
+    for row in range(len(bodies[0]) if bodies else 0):
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="dim", width=min(key_width, 24), overflow="fold")
+        grid.add_column(overflow="fold")
+        for header, body in zip(headers, bodies, strict=True):
+            grid.add_row(" ".join(header.split()), body[row])
+        blocks.extend([grid, Text("")])
+    return Group(*blocks)

@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from caspr.cli import render
-from caspr.cli.common import FileFormat, OutputFormat, app, console, errors, fail, fail_input
+from caspr.cli.common import FileFormat, OutputFormat, app, console, errors, fail, fail_input, show
 from caspr.errors import InputError
 from caspr.snapshot.generator import GenerationResult
 from caspr.snapshot.generator import generate as generate_snapshot
@@ -49,7 +49,7 @@ def validate(
     if output is OutputFormat.JSON:
         print(json.dumps({"valid": True, "rows": {n: t.rows for n, t in snapshot.tables.items()}}))
         return
-    console.print(render.snapshot_summary(snapshot))
+    show(render.snapshot_summary(snapshot))
 
 
 @app.command()

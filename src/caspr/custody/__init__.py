@@ -217,20 +217,20 @@ def methods(ctx: Context) -> tuple[list[Method], dict[str, list[Finding]]]:
         findings["HK"] = [finding]
     kr = _view("kr-vaupa", kr_vaupa.REGIME.parameters_dir, ctx.as_of)
     if kr is not None:
-        kr_cold, kr_total, basis = kr_vaupa.economic_values(ctx)
-        finding = kr_vaupa.cold_share(ctx, kr)
+        valuation = kr_vaupa.economic_valuation(ctx, kr)
+        finding = kr_vaupa.cold_share(ctx, kr, valuation)
         out.append(
             Method(
                 "kr-vaupa",
-                f"economic value ({basis})",
-                kr_cold / kr_total if kr_total else None,
+                f"economic value ({valuation.basis})",
+                valuation.cold / valuation.total if valuation.total else None,
                 f"cold ≥ {canonical(kr.value('min_cold_share'))}",
-                finding.severity is not Severity.BREACH,
+                finding.severity is Severity.INFO,  # a warning (not established) is not a pass
                 finding.citation,
                 "KR",
             )
         )
-        findings["KR"] = [finding]
+        findings["KR"] = [*valuation.findings, finding]
     bh = _view("bh-cbb", bh_cbb.PARAMETERS_DIR, ctx.as_of)
     if bh is not None:
         per_asset = bh_cbb.per_asset_cold(ctx, bh)

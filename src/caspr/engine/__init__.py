@@ -172,10 +172,11 @@ class Engine:
         end = self.snapshot.exchange.as_of_date - dt.timedelta(days=1)
         return self.volumes(end - dt.timedelta(days=days - 1), end)
 
-    def average_prices(self, start: dt.date, end: dt.date) -> dict[str, Decimal]:
-        """Mean daily price per asset over ``start`` ≤ date ≤ ``end`` (exact: Σ price ÷ days).
+    def price_history(self, start: dt.date, end: dt.date) -> dict[str, tuple[Decimal, int]]:
+        """Per asset over ``start`` ≤ date ≤ ``end``: mean daily price (Σ price ÷ days) and days priced.
 
         The division happens in Python Decimal at 60 significant digits, not in the engine.
+        (date, asset) is the table's key, so the count is the number of distinct days.
         """
         if "prices" not in self.tables:
             return {}
@@ -186,7 +187,11 @@ class Engine:
             .aggregate(total=window.price.sum(), days=window.count())
             .order_by("asset")
         )
-        return {r["asset"]: r["total"] / r["days"] for r in expr.to_pyarrow().to_pylist()}
+        return {r["asset"]: (r["total"] / r["days"], r["days"]) for r in expr.to_pyarrow().to_pylist()}
+
+    def average_prices(self, start: dt.date, end: dt.date) -> dict[str, Decimal]:
+        """Mean daily price per asset over ``start`` ≤ date ≤ ``end`` (see :meth:`price_history`)."""
+        return {asset: mean for asset, (mean, _) in self.price_history(start, end).items()}
 
     def holdings_by_slot(self) -> dict[str, dict[str, Decimal]]:
         """Wallet holdings per asset and exposure bucket (customer_hot, ..., guarantee, company).

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from caspr.report import html, pdf, summaries
+from caspr.report import pdf, summaries
 from caspr.report.document import SnapshotReport, build, load_por_root
 from caspr.report.i18n import language_for, languages
 
@@ -20,10 +20,12 @@ __all__ = [
     "SnapshotReport",
     "build",
     "check_target",
+    "distribution_holds",
     "language_for",
     "languages",
     "load_por_root",
     "write",
+    "write_demo",
     "write_distribution",
     "write_incident",
     "write_snapshot",
@@ -68,12 +70,16 @@ def write(path: Path, document: str) -> None:
 def write_snapshot(path: Path, report: SnapshotReport, language: str) -> None:
     """The snapshot report (requirements, funding, findings, custody, PoR, stress) to ``path``."""
     check_target(path, language)
+    from caspr.report import html  # noqa: PLC0415 - Jinja2 and matplotlib: loaded when a report is written
+
     write(path, html.render_snapshot(report, language))
 
 
 def write_incident(path: Path, summary: dict[str, Any], language: str) -> None:
     """An incident compensation plan (``CompensationResult.to_dict()``) to ``path``."""
     check_target(path, language)
+    from caspr.report import html  # noqa: PLC0415
+
     write(path, html.render_summary("incident", summary, language, summaries.incident_context(summary)))
 
 
@@ -87,4 +93,54 @@ def write_distribution(
     """A distribution (its summary.json, holds with their reasons, fiat payments by round) to ``path``."""
     check_target(path, language)
     context = summaries.distribution_context(summary, holds, payments)
+    from caspr.report import html  # noqa: PLC0415
+
     write(path, html.render_summary("distribution", summary, language, context))
+
+
+def distribution_holds(
+    result: Any, snapshot: Any, plan: Any
+) -> tuple[dict[str, str], list[dict[str, Any]] | None]:
+    """A distribution's holds (account → reason) and, in fiat mode, its payments, from the library.
+
+    In kind: the holds the run recorded. Fiat rounds: the same :func:`hold_reasons` the run
+    applied, and every payment's round, status and amount.
+    """
+    from caspr.distribution.inkind import InKindResult, hold_reasons  # noqa: PLC0415
+    from caspr.engine import Engine  # noqa: PLC0415
+
+    if isinstance(result, InKindResult):
+        holds = result.holds
+        return dict(zip(holds["account_id"].to_pylist(), holds["reason"].to_pylist(), strict=True)), None
+    payments = [
+        {"round": p.round, "status": p.status, "amount": p.amount, "account_id": p.account_id}
+        for p in result.payments
+    ]
+    return hold_reasons(Engine(snapshot), plan), payments
+
+
+class Presenter(Protocol):
+    """What the demo's presenter offers (caspr.demo.Presenter)."""
+
+    def section(self, title: str, shows: str) -> None:
+        """A titled section and one line saying what it shows."""
+
+    def note(self, text: str, style: str | None = None) -> None:
+        """One line."""
+
+
+def write_demo(snapshot: Any, folder: Path, engine: Any, out: Presenter) -> list[Path]:
+    """``caspr demo``'s last step: the snapshot report in Japanese and English, with the demo's PoR root."""
+    out.section(
+        "11. Reports for people", "the same figures as one self-contained file, in Japanese and English"
+    )
+    store = folder / f"por-{snapshot.exchange.id}"
+    root = load_por_root(store, snapshot) if (store / "root.json").exists() else None
+    built = build(snapshot, por_root=root, engine=engine)
+    paths = []
+    for language in ("ja", "en"):
+        path = folder / f"report-{snapshot.exchange.id}-{language}.html"
+        write_snapshot(path, built, language)
+        out.note(f"report ({language}): {path}")
+        paths.append(path)
+    return paths

@@ -73,10 +73,15 @@ def _figure(width: float, height: float) -> Iterator[tuple[Any, Any]]:  # float-
             plt.close(figure)
 
 
+def _legend_above(axis: Any) -> None:
+    """The legend above the plot, so it never hides a bar or the requirement mark."""
+    axis.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3, fontsize=8, frameon=False)
+
+
 def _svg(figure: Any) -> str:
     buffer = io.StringIO()
     figure.tight_layout()
-    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
     text = buffer.getvalue()
     text = text[text.index("<svg") :]  # drop the XML prologue and DOCTYPE: inline in HTML
     return re.sub(r"\s+(width|height)=\"[0-9.]+pt\"", "", text, count=2)
@@ -90,6 +95,15 @@ def coverage(bars: Sequence[Bar], lang: Language) -> str | None:
         values = [float(b.value * 100) for b in bars]  # float-ok: plot coordinates
         colours = [COLOURS["reserve"] if b.value >= 1 else COLOURS["hot"] for b in bars]
         axis.barh([b.label for b in bars], values, color=colours)
+        for row, bar in enumerate(bars):  # the exact figure beside each bar: a tiny bar stays readable
+            axis.annotate(
+                lang.percent(bar.value),
+                (values[row], row),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+            )
         axis.axvline(100, color=COLOURS["requirement"], linestyle="--", linewidth=1)
         axis.set_xlabel(lang.t("chart.coverage.axis"))
         axis.invert_yaxis()
@@ -117,7 +131,7 @@ def hot_cold(rows: Sequence[tuple[str, Decimal, Decimal, Decimal]], lang: Langua
         axis.set_xlim(0, 100)
         axis.set_xlabel(lang.t("chart.hot_cold.axis"))
         axis.invert_yaxis()
-        axis.legend(loc="lower right", fontsize=8, ncols=3)
+        _legend_above(axis)
         return _svg(figure)
 
 
@@ -146,12 +160,13 @@ def funding_mix(
             label=lang.t("label.requirement"),
             zorder=3,
         )
-        from matplotlib.ticker import FuncFormatter  # noqa: PLC0415 - matplotlib loaded when drawing
+        from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: PLC0415 - loaded when drawing
 
+        axis.xaxis.set_major_locator(MaxNLocator(nbins=4))
         axis.xaxis.set_major_formatter(FuncFormatter(_grouped))
         axis.set_xlabel(lang.t("chart.amount.axis", currency=currency))
         axis.invert_yaxis()
-        axis.legend(loc="lower right", fontsize=8)
+        _legend_above(axis)
         return _svg(figure)
 
 

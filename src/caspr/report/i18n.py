@@ -15,9 +15,6 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-from babel.dates import format_date
-from babel.messages.pofile import read_po
-
 from caspr.money import canonical
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -53,6 +50,8 @@ def catalogue(language: str) -> dict[str, str]:
     if not path.exists():
         msg = f"no report language {language!r} (known: {', '.join(languages())})"
         raise ValueError(msg)
+    from babel.messages.pofile import read_po  # noqa: PLC0415 - Babel: loaded when a report is made
+
     with path.open("rb") as handle:
         po = read_po(handle, locale=language, domain=DOMAIN)
     return {str(m.id): str(m.string) for m in po if m.id and isinstance(m.string, str) and m.string}
@@ -132,6 +131,8 @@ class Language:
 
     def date(self, value: dt.date) -> str:
         """A date as this language's readers write it; Japanese adds the 令和 year."""
+        from babel.dates import format_date  # noqa: PLC0415
+
         text = format_date(value, "long", locale=self.code)
         if self.code == "ja" and value >= REIWA_START:
             year = value.year - 2018

@@ -17,6 +17,10 @@ from caspr.errors import CasprError
 
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 TIMEOUT_SECONDS = 120
+NO_ENGINE = (
+    "no PDF engine: install the report extra (pip install 'caspr[report]': WeasyPrint, which needs "
+    "Pango) or Chromium (/usr/bin/chromium), or write .html instead"
+)
 
 
 class NoPdfEngine(CasprError):
@@ -55,11 +59,7 @@ def render(document: str) -> bytes:
     """
     which = engine()
     if which is None:
-        msg = (
-            "no PDF engine: install the report extra (pip install 'caspr[report]', WeasyPrint, which needs "
-            "Pango) or Chromium (/usr/bin/chromium), or write .html instead"
-        )
-        raise NoPdfEngine(msg)
+        raise NoPdfEngine(NO_ENGINE)
     if which == "weasyprint":
         from weasyprint import HTML  # noqa: PLC0415
 

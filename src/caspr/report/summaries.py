@@ -36,11 +36,14 @@ class Loss:
     company: Decimal
     price: Decimal
     basis: str
+    value: Decimal | None
+    """The customers' loss valued once by the library (``loss_rounding``), None where not given."""
 
 
 def incident_context(summary: dict[str, Any]) -> dict[str, Any]:
     """Losses by asset, the waterfall by source and the recovery rate of an incident's summary."""
     assets = sorted(set(summary["customer_loss"]) | set(summary["company_loss"]))
+    valued = summary.get("loss_rounding", {}).get("assets", {})
     losses = [
         Loss(
             a,
@@ -48,6 +51,7 @@ def incident_context(summary: dict[str, Any]) -> dict[str, Any]:
             Decimal(summary["company_loss"].get(a, "0")),
             Decimal(summary["prices"][a]["price"]),
             summary["prices"][a]["basis"],
+            Decimal(valued[a]["rounded"]) if a in valued else None,
         )
         for a in assets
     ]

@@ -1,7 +1,8 @@
 """Funding: which reserve deposits and insurance policies count, and for how much.
 
 Credits round down (DESIGN.md): an insurance credit is ``limit − retention`` floored
-to whole currency units; a capped credit is floored again after the cap.
+to the currency's minor unit (ISO 4217, :mod:`caspr.currency`); a capped credit is
+floored again after the cap.
 
 Each policy's and deposit's credit is an :class:`~caspr.money.Amount` in its own currency
 and the credits are summed as Amounts in the regime's currency, so a policy or deposit in
@@ -20,10 +21,12 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 
 from caspr.citation import Citation
 from caspr.component import Component
-from caspr.money import Amount, canonical, round_credit, sum_amounts
+from caspr.money import Amount, canonical, round_credit_in, sum_amounts
+from caspr.periods import add_months, anniversary, within_months
 from caspr.snapshot.schema import Cover, DepositForm, InsurancePolicy, ReserveDeposit
 
 
@@ -38,6 +41,8 @@ class PolicyConditions:
     min_notice_days: int = 0
     required_covers: frozenset[Cover] = frozenset()
     """The policy must cover all of these."""
+    min_term_years: int = 0
+    """The initial term must run at least this many calendar years (MiCA 67(5)(a): one year)."""
 
 
 UNSTATED = "unstated"
@@ -71,6 +76,11 @@ def policy_problems(policy: InsurancePolicy, as_of: dt.date, conditions: PolicyC
         reasons.append("insurer is not a third party")
     if (policy.expires - policy.starts).days < conditions.min_term_days:
         reasons.append(f"term shorter than {conditions.min_term_days} days")
+    if conditions.min_term_years and policy.expires < anniversary(policy.starts, conditions.min_term_years):
+        reasons.append(
+            f"initial term {policy.starts} to {policy.expires} is shorter than {conditions.min_term_years} "
+            f"calendar year(s) (would need to run to {anniversary(policy.starts, conditions.min_term_years)})"
+        )
     notice = policy.cancellation_notice_days
     if conditions.min_notice_days and notice is not None and notice < conditions.min_notice_days:
         reasons.append(f"cancellation notice {notice} < {conditions.min_notice_days} days")
@@ -94,7 +104,11 @@ def insurance_credit(
     credits = []
     for policy in policies:
         reasons = policy_problems(policy, as_of, conditions)
-        credit = Decimal(0) if reasons else round_credit(max(Decimal(0), policy.limit - policy.retention))
+        credit = (
+            Decimal(0)
+            if reasons
+            else round_credit_in(max(Decimal(0), policy.limit - policy.retention), currency)
+        )
         credits.append(Amount(credit, policy.currency.value))
         formula = (
             ("not counted: " + "; ".join(reasons))
@@ -121,15 +135,48 @@ def insurance_credit(
     )
 
 
+@cache
+def shortest_span_days(months: int) -> int:
+    """The fewest days any ``months`` calendar months can span (6 months: 181, e.g. Sep 1 → Mar 1)."""
+    first = dt.date(2024, 1, 1)
+    return min((add_months(d, months) - d).days for d in (first + dt.timedelta(n) for n in range(4 * 366)))
+
+
+def term_problem(deposit: ReserveDeposit, max_months: int) -> str | None:
+    """Why a fixed deposit's term is not shown to be at most ``max_months`` calendar months.
+
+    With ``placed`` and ``matures`` the term is counted in calendar months (a six-month
+    deposit from 2026-07-01 to 2027-01-01 runs 184 days and qualifies). With only
+    ``maturity_days``, a term no longer than the shortest ``max_months`` months can be
+    (181 days for six) qualifies; a longer one may or may not, so it does not count.
+    """
+    if deposit.placed is not None and deposit.matures is not None:
+        if within_months(deposit.placed, deposit.matures, max_months):
+            return None
+        return (
+            f"term {deposit.placed} to {deposit.matures} is longer than {max_months} calendar months "
+            f"(would have to mature by {add_months(deposit.placed, max_months)})"
+        )
+    if deposit.maturity_days is not None:
+        shortest = shortest_span_days(max_months)
+        if deposit.maturity_days <= shortest:
+            return None
+        return (
+            f"term of {deposit.maturity_days} days may exceed {max_months} calendar months "
+            f"(give placed and matures to count it in months)"
+        )
+    return f"term unknown (give placed and matures; at most {max_months} calendar months count)"
+
+
 def deposit_credit(
     deposits: Iterable[ReserveDeposit],
     allowed: frozenset[DepositForm],
     currency: str,
     citation: Citation | None,
-    max_maturity_days: int | None = None,
+    max_term_months: int | None = None,
     require_trust: bool = False,
 ) -> Component:
-    """Σ of deposits in an allowed form (and, if asked, on trust and short enough)."""
+    """Σ of deposits in an allowed form (and, if asked, on trust and with a short enough term)."""
     children = []
     credits = []
     for deposit in deposits:
@@ -137,18 +184,20 @@ def deposit_credit(
         unstated = []
         if deposit.form not in allowed:
             reasons.append(f"form {deposit.form.value} not allowed")
-        if max_maturity_days is not None and deposit.form is DepositForm.FIXED_DEPOSIT:
-            if deposit.maturity_days is None:
-                unstated.append("maturity_days")
-            elif deposit.maturity_days > max_maturity_days:
-                reasons.append(f"maturity over {max_maturity_days} days")
+        if max_term_months is not None and deposit.form is DepositForm.FIXED_DEPOSIT:
+            if deposit.maturity_days is None and (deposit.placed is None or deposit.matures is None):
+                unstated.append("placed and matures")
+            else:
+                problem = term_problem(deposit, max_term_months)
+                if problem is not None:
+                    reasons.append(problem)
         if require_trust:
             if deposit.on_trust is None:
                 unstated.append("on_trust")
             elif not deposit.on_trust:
                 reasons.append("not held on trust")
         reasons.extend(f"{name} not stated (a missing field never counts)" for name in unstated)
-        credit = Decimal(0) if reasons else round_credit(deposit.amount)
+        credit = Decimal(0) if reasons else round_credit_in(deposit.amount, currency)
         credits.append(Amount(credit, deposit.currency.value))
         children.append(
             Component(

@@ -11,7 +11,9 @@ from typing import Any, Protocol
 
 from caspr.citation import Citation, Status
 from caspr.component import Component
+from caspr.currency import FxRate
 from caspr.engine import Exposure
+from caspr.errors import InputError, Problem
 from caspr.invariants import check_funding
 from caspr.money import canonical, quantize
 from caspr.params import ParameterView, ParamValue
@@ -77,11 +79,40 @@ class Context:
     as_of: dt.date
     average_prices: dict[str, Decimal] = field(default_factory=dict)
     """Mean daily price per asset over the year before ``as_of`` (empty without prices.csv)."""
+    price_days: dict[str, int] = field(default_factory=dict)
+    """Days with a price per asset in that window (the history's coverage)."""
+    price_window: tuple[dt.date, dt.date] | None = None
+    """The first and last day of the price window (the calendar year before ``as_of``)."""
 
     @property
     def currency(self) -> str:
         """The reporting currency."""
         return self.exposure.currency
+
+    def fx_rate(self, base: str) -> FxRate | None:
+        """The snapshot's rate from ``base`` to the reporting currency (None when they are the same).
+
+        Raises:
+            InputError: the currencies differ and the snapshot supplies no such rate (caspr
+                never invents one).
+        """
+        if base == self.currency:
+            return None
+        for entry in self.snapshot.exchange.fx_rates:
+            if entry.base.value == base and entry.quote.value == self.currency:
+                return FxRate(base, self.currency, entry.rate, entry.date, entry.source)
+        raise InputError(
+            [
+                Problem(
+                    "exchange.yaml",
+                    None,
+                    "fx_rates",
+                    f"no {base}→{self.currency} rate: amounts fixed in {base} cannot be compared with "
+                    f"figures in {self.currency}; supply the rate used, with its date and source "
+                    f"(e.g. the ECB euro reference rate); caspr never invents one",
+                )
+            ]
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +130,8 @@ class Assessment:
     findings: tuple[Finding, ...]
     overridden: tuple[ParamValue, ...] = ()
     parameters: tuple[ParamValue, ...] = field(default=())
+    reserve_label: str = "reserve"
+    """What ``reserve`` holds, as the JSON names it (``own_funds`` for MiCA, ``set_aside`` for Hong Kong)."""
     accounting: Component | None = None
     """A second funding view where the regime has one: the reserve as booked on the balance
     sheet (shown beside ``funding``, the assets set aside; never added to it)."""
@@ -139,7 +172,7 @@ class Assessment:
             "funding": {
                 "amount": canonical(self.funding.amount),
                 "currency": self.currency,
-                "reserve": canonical(self.reserve),
+                self.reserve_label: canonical(self.reserve),
                 "insurance": canonical(self.insurance),
             },
             "coverage_ratio": f"{ratio:f}" if ratio is not None else None,
@@ -168,6 +201,8 @@ class Regime(Protocol):
     jurisdictions: tuple[str, ...]
     currency: str | None
     """The currency its fixed amounts are in (None: any reporting currency)."""
+    fx_convertible: bool
+    """Whether it converts its fixed amounts at a rate the snapshot supplies (else it is skipped)."""
     parameters_dir: Path
 
     def assess(self, ctx: Context, params: ParameterView) -> Assessment:
@@ -184,6 +219,7 @@ def assessment(
     reserve: Decimal,
     insurance: Decimal,
     findings: list[Finding],
+    reserve_label: str = "reserve",
     accounting: Component | None = None,
 ) -> Assessment:
     """A regime's :class:`Assessment`, with the parameters it used and those a reform overrode.
@@ -214,6 +250,7 @@ def assessment(
         tuple(findings),
         tuple(params.overridden()),
         tuple(params.all()),
+        reserve_label,
         accounting,
     )
 

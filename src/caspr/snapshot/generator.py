@@ -27,6 +27,7 @@ import yaml
 
 from caspr.atomic import atomic_folder
 from caspr.money import AssetKind, quantize
+from caspr.periods import add_months, anniversary
 from caspr.snapshot.profiles import CRYPTO_UNIVERSE, FIAT_SCALE, PROFILES, USD_FX, AssetDef, Profile
 
 CHUNK = 250_000
@@ -51,6 +52,18 @@ class GeneratedAsset:
     share: Decimal
     """Target share of an account's crypto value (0 for fiat)."""
     hold_probability: float  # float-ok: a sampling probability, not an amount
+
+
+MICA_67_6 = (
+    "loss_of_documents",
+    "misrepresentation",
+    "breach_of_duties",
+    "conflicts_of_interest",
+    "business_disruption",
+    "safeguarding_negligence",
+    "custody_liability",
+)
+"""The risks MiCA Art. 67(6)(a)-(g) requires of a policy, all covered by the synthetic EU policy."""
 
 
 def _prices(profile: Profile, accounts: int) -> list[GeneratedAsset]:
@@ -396,7 +409,10 @@ def _write_tables(
         for day, factor in zip(days, noise, strict=True):
             notional = Decimal(int(daily * factor * 10**scale)).scaleb(-scale)
             volume_rows.append({"date": day.isoformat(), "category": category, "notional": f"{notional:f}"})
-    price_rows = _price_history(assets, rng, days)
+    first_priced = add_months(as_of, -12)  # the calendar year before as_of (365 or 366 days)
+    price_rows = _price_history(
+        assets, rng, [first_priced + dt.timedelta(days=d) for d in range((as_of - first_priced).days)]
+    )
     if fmt == "parquet":
         _write_parquet_small(work / "assets.parquet", asset_rows, {"price"})
         _write_parquet_small(work / "wallets.parquet", wallet_rows, {"amount"})
@@ -479,7 +495,7 @@ def _write_documents(
                 "basis": "aggregate",
                 "covers": ["hot", "cyber", "third_party_vendor"],
                 "starts": starts.isoformat(),
-                "expires": (starts + dt.timedelta(days=365)).isoformat(),
+                "expires": anniversary(starts, 1).isoformat(),
                 "currency": profile.currency,
                 "cancellation_notice_days": 90,
                 "insurer_affiliated": False,
@@ -496,7 +512,7 @@ def _write_documents(
                 "basis": "aggregate",
                 "covers": ["cold", "insider"],
                 "starts": starts.isoformat(),
-                "expires": (starts + dt.timedelta(days=365)).isoformat(),
+                "expires": anniversary(starts, 1).isoformat(),
                 "currency": profile.currency,
                 "cancellation_notice_days": 90,
                 "insurer_affiliated": False,
@@ -511,9 +527,9 @@ def _write_documents(
                 "limit": money(profile.fixed_overheads / 8),
                 "retention": money(profile.fixed_overheads / 400),
                 "basis": "aggregate",
-                "covers": ["professional_liability", "cyber", "crime", "hot", "cold"],
+                "covers": ["professional_liability", *MICA_67_6, "cyber", "crime", "hot", "cold"],
                 "starts": starts.isoformat(),
-                "expires": (starts + dt.timedelta(days=365)).isoformat(),
+                "expires": anniversary(starts, 1).isoformat(),
                 "currency": profile.currency,
                 "cancellation_notice_days": 90,
                 "insurer_affiliated": False,

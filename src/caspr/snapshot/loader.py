@@ -512,6 +512,12 @@ def _check_currencies(
                     f"{deposit.currency.value} differs from the reporting currency {currency}",
                 )
             )
+    for i, deposit in enumerate(reserve.deposits if reserve else ()):
+        if deposit.placed is not None and deposit.matures is not None and deposit.matures <= deposit.placed:
+            out.add(
+                Problem("reserve.yaml", None, f"deposits.{i}.matures", "matures on or before it was placed")
+            )
+    _check_fx_rates(exchange, out)
     booked = reserve.booked if reserve else None
     if booked is not None and booked.currency.value != currency:
         out.add(
@@ -532,6 +538,29 @@ def _check_currencies(
                 f"{currency} is the reporting currency, so its price must be 1, got {fiat.price}",
             )
         )
+
+
+def _check_fx_rates(exchange: Exchange, out: _Collector) -> None:
+    """Each supplied rate: one per pair, two different currencies, not dated after ``as_of``."""
+    seen: set[tuple[str, str]] = set()
+    for i, fx in enumerate(exchange.fx_rates):
+        pair = (fx.base.value, fx.quote.value)
+        if fx.base == fx.quote:
+            out.add(
+                Problem("exchange.yaml", None, f"fx_rates.{i}.quote", f"base and quote are both {pair[0]}")
+            )
+        if pair in seen:
+            out.add(Problem("exchange.yaml", None, f"fx_rates.{i}", f"a second {pair[0]}→{pair[1]} rate"))
+        seen.add(pair)
+        if fx.date > exchange.as_of_date:
+            out.add(
+                Problem(
+                    "exchange.yaml",
+                    None,
+                    f"fx_rates.{i}.date",
+                    f"{fx.date} is after the snapshot's as_of {exchange.as_of_date}",
+                )
+            )
 
 
 def _numeric_columns(spec: TableSpec) -> set[str]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from caspr.money import AssetKind
 
@@ -34,7 +34,11 @@ class Jurisdiction(StrEnum):
 
 
 class Currency(StrEnum):
-    """Reporting currencies caspr knows (ISO 4217)."""
+    """Reporting currencies caspr knows (ISO 4217; each has its minor unit in :mod:`caspr.currency`).
+
+    The EU currencies other than the euro (PLN, SEK, CZK, HUF, DKK, RON, BGN) are here so that
+    a CASP reporting in them can be assessed under MiCA with the rates its snapshot supplies.
+    """
 
     JPY = "JPY"
     EUR = "EUR"
@@ -43,6 +47,19 @@ class Currency(StrEnum):
     KRW = "KRW"
     SGD = "SGD"
     GBP = "GBP"
+    PLN = "PLN"
+    SEK = "SEK"
+    CZK = "CZK"
+    HUF = "HUF"
+    DKK = "DKK"
+    RON = "RON"
+    BGN = "BGN"
+    CHF = "CHF"
+    NOK = "NOK"
+    ISK = "ISK"
+    BHD = "BHD"
+    TWD = "TWD"
+    AED = "AED"
 
 
 class Licence(StrEnum):
@@ -110,7 +127,11 @@ class VolumeCategory(StrEnum):
 
 
 class Cover(StrEnum):
-    """Risks an insurance policy may cover."""
+    """Risks an insurance policy may cover.
+
+    The last seven are the risks MiCA Art. 67(6)(a)-(g) lists, one value each, so that a
+    policy states which of them it covers (``professional_liability`` alone does not say).
+    """
 
     HOT = "hot"
     COLD = "cold"
@@ -120,6 +141,21 @@ class Cover(StrEnum):
     CRIME = "crime"
     PROFESSIONAL_LIABILITY = "professional_liability"
     CYBER = "cyber"
+    LOSS_OF_DOCUMENTS = "loss_of_documents"
+    """MiCA 67(6)(a)."""
+    MISREPRESENTATION = "misrepresentation"
+    """MiCA 67(6)(b): misrepresentations or misleading statements made."""
+    BREACH_OF_DUTIES = "breach_of_duties"
+    """MiCA 67(6)(c): acts, errors or omissions breaching legal and regulatory obligations, the
+    duty to act honestly, fairly and professionally towards clients, or confidentiality."""
+    CONFLICTS_OF_INTEREST = "conflicts_of_interest"
+    """MiCA 67(6)(d): failure to maintain procedures preventing conflicts of interest."""
+    BUSINESS_DISRUPTION = "business_disruption"
+    """MiCA 67(6)(e): losses from business disruption or system failures."""
+    SAFEGUARDING_NEGLIGENCE = "safeguarding_negligence"
+    """MiCA 67(6)(f): gross negligence in safeguarding clients' crypto-assets and funds."""
+    CUSTODY_LIABILITY = "custody_liability"
+    """MiCA 67(6)(g): the CASP's liability towards clients under Art. 75(8)."""
 
 
 class Basis(StrEnum):
@@ -140,8 +176,61 @@ class DepositForm(StrEnum):
     GOVERNMENT_BONDS = "government_bonds"
 
 
+class Market(StrEnum):
+    """Korea (VAUPA Decree): which floor of the insurance-or-reserve cover applies.
+
+    ``krw``: an exchange with a KRW market (원화마켓), KRW 3bn floor; ``coin``: a coin-market
+    exchange (코인마켓), and ``custody``: a wallet or custody business (지갑·보관업자), KRW 0.5bn.
+    """
+
+    KRW = "krw"
+    COIN = "coin"
+    CUSTODY = "custody"
+
+
+class MicaAuthorisation(StrEnum):
+    """Under which title an EU CASP provides its services (MiCA Art. 59, Art. 143(3))."""
+
+    AUTHORISED = "authorised"
+    """Authorised under MiCA Art. 63 (Title V applies in full)."""
+    TRANSITIONAL = "transitional"
+    """Provides services under national law in the Art. 143(3) transitional period."""
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+class FxRateEntry(_Frozen):
+    """One exchange rate the snapshot uses: 1 ``base`` = ``rate`` ``quote`` on ``date`` per ``source``.
+
+    caspr never invents a rate (e.g. the ECB euro reference rate of the day before ``as_of``
+    has ``source: ECB euro foreign exchange reference rate``).
+    """
+
+    base: Currency
+    quote: Currency
+    rate: Decimal = Field(gt=0)
+    date: dt.date
+    source: str = Field(min_length=1)
+
+
+class Mica(_Frozen):
+    """``exchange.yaml`` ``mica``: the CASP's MiCA status (Art. 143(3) transitional measures)."""
+
+    authorisation: MicaAuthorisation = MicaAuthorisation.AUTHORISED
+    member_state: str | None = Field(default=None, pattern="^[A-Z]{2}$")
+    transitional_until: dt.date | None = None
+    """The end of the transitional period the member state chose, when shorter than Art. 143(3)'s."""
+    transitional_source: str | None = None
+    """The national measure that set ``transitional_until`` (required with it)."""
+
+    @model_validator(mode="after")
+    def _source_with_date(self) -> Mica:
+        if self.transitional_until is not None and not self.transitional_source:
+            msg = "transitional_until needs transitional_source (the national measure that set it)"
+            raise ValueError(msg)
+        return self
 
 
 class Exchange(_Frozen):
@@ -154,8 +243,13 @@ class Exchange(_Frozen):
     reporting_currency: Currency
     as_of: dt.datetime
     financials: dict[str, Decimal] = Field(default_factory=dict)
-    market: str | None = None
-    """Korea: ``krw`` for a KRW-market exchange, ``coin`` otherwise (VAUPA floors)."""
+    """Figures from the accounts, e.g. ``fixed_overheads_prev_year``, ``projected_fixed_overheads``,
+    ``own_funds`` (in the reporting currency). A regime that needs one and finds none says so."""
+    market: Market | None = None
+    """Korea: ``krw`` for a KRW-market exchange, ``coin`` or ``custody`` otherwise (VAUPA floors)."""
+    fx_rates: tuple[FxRateEntry, ...] = ()
+    """Exchange rates the snapshot supplies (caspr never invents one)."""
+    mica: Mica = Field(default_factory=Mica)
 
     @field_validator("as_of", mode="before")
     @classmethod
@@ -205,6 +299,11 @@ class ReserveDeposit(_Frozen):
     currency: Currency
     held_at: str
     maturity_days: int | None = Field(default=None, ge=0)
+    """A fixed deposit's term in days (a calendar-month test needs ``placed`` and ``matures``)."""
+    placed: dt.date | None = None
+    """When a fixed deposit was placed (the start of its term)."""
+    matures: dt.date | None = None
+    """When a fixed deposit matures (the end of its term)."""
     on_trust: bool | None = None
     """Held on trust, segregated from the exchange's own assets; missing means not stated
     and never counts where a regime requires a trust."""

@@ -33,7 +33,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from caspr.store.models import ApiKey, AuditEntry, Payout, utcnow
@@ -115,7 +115,7 @@ def audit(
     return entry
 
 
-def payout_state(rows: Iterable[Payout]) -> str:
+def payout_state(rows: Iterable[Any]) -> str:
     """The digest of payout rows (ids, owners, assets, exact amounts), in id order."""
     return payload_hash(
         sorted(
@@ -151,15 +151,27 @@ def key_state(rows: Iterable[ApiKey]) -> str:
 
 
 def cover_payouts(session: Session, actor: str, payout_ids: list[str], payload: Any) -> AuditEntry | None:
-    """Append a ``state.payouts`` entry covering these (just written) payouts and point them at it."""
+    """Append a ``state.payouts`` entry covering these (just written) payouts and point them at it.
+
+    One UPDATE and one SELECT whatever the batch's size.
+    """
     if not payout_ids:
         return None
-    rows = list(session.scalars(select(Payout).where(Payout.payout_id.in_(payout_ids))))
     last = _lock_head(session)
     seq = last.seq + 1 if last else 1
-    for row in rows:
-        row.audit_seq = seq
-    session.flush()
+    session.execute(
+        update(Payout).where(Payout.payout_id.in_(payout_ids)).values(audit_seq=seq),
+        execution_options={"synchronize_session": False},
+    )
+    columns = (
+        Payout.payout_id,
+        Payout.exchange_id,
+        Payout.run_id,
+        Payout.account_id,
+        Payout.asset,
+        Payout.amount,
+    )
+    rows = session.execute(select(*columns, Payout.source).where(Payout.audit_seq == seq)).all()
     return audit(session, actor, "state.payouts", payload, state_hash=payout_state(rows))
 
 

@@ -11,10 +11,15 @@ problem names files, rows and columns, never their contents or the server's path
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import stat
+import tarfile
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -119,6 +124,36 @@ def load(folder: Path) -> Any:
         ) from None
 
 
+def _insert(
+    session: Session, who: Principal, snapshot: Any, folder: Path, digest: str
+) -> tuple[int, dict[str, Any]]:
+    """Store the snapshot's row (and its exchange's, the first time)."""
+    if session.get(m.Exchange, snapshot.exchange.id) is None:
+        session.add(
+            m.Exchange(
+                id=snapshot.exchange.id,
+                name=snapshot.exchange.name,
+                jurisdiction=snapshot.exchange.jurisdiction.value,
+                administered=who.role == "administrator",
+            )
+        )
+        session.flush()
+    row = m.Snapshot(
+        exchange_id=snapshot.exchange.id,
+        path=str(folder),
+        content_hash=digest,
+        as_of=snapshot.exchange.as_of,
+    )
+    session.add(row)
+    session.flush()
+    return 201, {
+        "id": row.id,
+        "exchange_id": row.exchange_id,
+        "content_hash": row.content_hash,
+        "as_of": snapshot.exchange.as_of.isoformat(),
+    }
+
+
 @router.post("/snapshots", status_code=201)
 def register_snapshot(
     request: Request,
@@ -135,30 +170,7 @@ def register_snapshot(
     may_write(who, snapshot.exchange.id)
 
     def work(session: Session) -> tuple[int, dict[str, Any]]:
-        if session.get(m.Exchange, snapshot.exchange.id) is None:
-            session.add(
-                m.Exchange(
-                    id=snapshot.exchange.id,
-                    name=snapshot.exchange.name,
-                    jurisdiction=snapshot.exchange.jurisdiction.value,
-                    administered=who.role == "administrator",
-                )
-            )
-            session.flush()
-        row = m.Snapshot(
-            exchange_id=snapshot.exchange.id,
-            path=str(folder),
-            content_hash=digest,
-            as_of=snapshot.exchange.as_of,
-        )
-        session.add(row)
-        session.flush()
-        return 201, {
-            "id": row.id,
-            "exchange_id": row.exchange_id,
-            "content_hash": row.content_hash,
-            "as_of": snapshot.exchange.as_of.isoformat(),
-        }
+        return _insert(session, who, snapshot, folder, digest)
 
     response, _ = idempotent(factory, who, idempotency_key, request.url.path, body.model_dump(), work)
     return response
@@ -205,4 +217,98 @@ def run_assessment(
     response, _ = idempotent(
         factory, who, idempotency_key, request.url.path, {"snapshot_id": snapshot_id}, work
     )
+    return response
+
+
+UPLOAD_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}\.(csv|parquet|yaml)$")
+"""A snapshot file's name: flat, one of the formats the loader reads."""
+
+
+def store_root(settings: Settings) -> Path:
+    """Where uploads are kept, one folder per content digest."""
+    if settings.store_root is not None:
+        return settings.store_root
+    if settings.data_root is not None:
+        return settings.data_root / ".caspr-store"
+    raise ProblemError(403, "Forbidden", "uploads are not configured on this server (no data root)")
+
+
+def unpack(archive: Path, into: Path, limit: int) -> None:
+    """Extract a tar of snapshot files: flat names, regular files only, ``limit`` bytes in all.
+
+    Raises:
+        ProblemError: 422 naming the first member refused (never its content).
+    """
+    total = 0
+    try:
+        with tarfile.open(archive, mode="r:*") as tar:
+            for member in tar:
+                if not member.isreg() or not UPLOAD_NAME.match(member.name):
+                    raise ProblemError(
+                        422,
+                        "Invalid snapshot",
+                        "the archive may hold only flat .csv, .parquet and .yaml files",
+                    )
+                total += member.size
+                if total > limit:
+                    raise ProblemError(413, "Content too large", f"the snapshot is larger than {limit} bytes")
+                source = tar.extractfile(member)
+                if source is None:
+                    raise ProblemError(422, "Invalid snapshot", f"{member.name}: unreadable")
+                with source, (into / member.name).open("xb") as target:
+                    shutil.copyfileobj(source, target)
+    except (tarfile.TarError, FileExistsError, EOFError):
+        raise ProblemError(
+            422, "Invalid snapshot", "the body is not a tar archive of distinct files"
+        ) from None
+
+
+@router.post("/snapshots/upload", status_code=201)
+async def upload_snapshot(
+    request: Request,
+    who: Caller,
+    factory: Db,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Upload a snapshot as a tar of its files (``application/x-tar``, gzip allowed), streamed, size-limited.
+
+    Kept in a content-addressed store (one folder per digest), validated, registered.
+    """
+    if who.role == "customer":
+        raise ProblemError(404, "Not found", "no such resource")
+    if who.role not in ("exchange", "administrator"):
+        raise ProblemError(403, "Forbidden", "only exchanges and administrators upload snapshots")
+    settings: Settings = request.app.state.settings
+    root = store_root(settings)
+    root.mkdir(parents=True, exist_ok=True)
+    work_dir = Path(tempfile.mkdtemp(prefix="upload-", dir=root))
+    try:
+        archive = work_dir / "archive"
+        with archive.open("wb") as out:
+            async for chunk in request.stream():  # the guard stops it past Settings.max_upload
+                out.write(chunk)
+        folder = work_dir / "files"
+        folder.mkdir()
+        await anyio.to_thread.run_sync(unpack, archive, folder, settings.max_upload)
+        digest = payouts.snapshot_digest(folder)
+        final = root / digest
+        if not final.exists():
+            folder.rename(final)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return await anyio.to_thread.run_sync(
+        _register_stored, request, who, factory, idempotency_key, final, digest
+    )
+
+
+def _register_stored(
+    request: Request, who: Principal, factory: Any, key: str | None, folder: Path, digest: str
+) -> JSONResponse:
+    snapshot = load(folder)
+    may_write(who, snapshot.exchange.id)
+
+    def work(session: Session) -> tuple[int, dict[str, Any]]:
+        return _insert(session, who, snapshot, folder, digest)
+
+    response, _ = idempotent(factory, who, key, request.url.path, {"content": digest}, work)
     return response

@@ -1,12 +1,17 @@
 """hk-sfc: Hong Kong SFC VATP Guidelines, cold storage and compensation arrangement (in force).
 
 * 10.6(c): at least 98% of client virtual assets in cold storage.
-* Compensation arrangement (para. ~10.22, number unverified): cover of 100% of client
-  virtual assets in hot and other storage and at least 50% of those in cold storage,
-  by third-party insurance, funds set aside on trust (demand deposits, or fixed
-  deposits of at most 6 months), a bank guarantee, or any combination.
+* Compensation arrangement: cover of 100% of client virtual assets in hot and other
+  storage and at least 50% of those in cold storage, by third-party insurance, funds set
+  aside on trust (demand deposits, or fixed deposits of at most 6 months), a bank
+  guarantee, or any combination. **The paragraph number is not verified**: secondary
+  sources put it near 10.22, and the SFC text was not read, so every citation of it says
+  so (status ``unverified``) until it is checked against the Guidelines.
+* "Six months or less" is counted in calendar months (:mod:`caspr.periods`): a six-month
+  fixed deposit from 2026-07-01 to 2027-01-01 runs 184 days and counts.
 
-Sources: docs/sources.md, Hong Kong (secondary; marked needs_primary_check).
+Sources: docs/sources.md, Hong Kong (law-firm notes on the VATP Guidelines, Sidley, May 2023;
+secondary: every parameter is marked ``needs_primary_check``).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from pathlib import Path
 
 from caspr.citation import Citation, Status
 from caspr.component import Component
-from caspr.money import canonical, round_requirement
+from caspr.money import canonical, round_requirement_in
 from caspr.params import ParameterView
 from caspr.reserve import PolicyConditions, deposit_credit, insurance_credit
 from caspr.rules.regime import Assessment, Context, Finding, Severity, assessment, ratio_text
@@ -23,10 +28,10 @@ from caspr.snapshot.schema import Cover, DepositForm
 
 GUIDELINES = Citation(
     instrument="SFC Guidelines for Virtual Asset Trading Platform Operators",
-    article="10.22 (compensation arrangement)",
+    article="compensation arrangement (paragraph number not verified; reported as 10.22)",
     url="https://sidley.com/zh-hans/insights/newsupdates/2023/5/hk-vatp-licensing-regime-2-key-infrastructure-requirements-under-the-vatp-guidelines",
-    status=Status.IN_FORCE,
-    note="paragraph number unverified",
+    status=Status.UNVERIFIED,
+    note="the rule is in force (law-firm notes); its paragraph number was not checked against the SFC text",
 )
 FORMS = frozenset(
     {
@@ -48,6 +53,7 @@ class HkSfc:
     status = Status.IN_FORCE
     jurisdictions: tuple[str, ...] = ("HK",)
     currency: str | None = None
+    fx_convertible = False
     parameters_dir = Path(__file__).parent / "parameters"
 
     def assess(self, ctx: Context, params: ParameterView) -> Assessment:
@@ -58,7 +64,7 @@ class HkSfc:
             FORMS,
             ctx.currency,
             GUIDELINES,
-            max_maturity_days=int(params.value("max_fixed_deposit_days")),
+            max_term_months=int(params.value("max_fixed_deposit_months")),
             require_trust=True,
         )
         insurance = insurance_credit(ctx.snapshot.policies, ctx.as_of, CONDITIONS, ctx.currency, GUIDELINES)
@@ -81,7 +87,17 @@ class HkSfc:
                     GUIDELINES,
                 )
             )
-        return assessment(self, ctx, params, requirement, funding, reserve.amount, insurance.amount, findings)
+        return assessment(
+            self,
+            ctx,
+            params,
+            requirement,
+            funding,
+            reserve.amount,
+            insurance.amount,
+            findings,
+            reserve_label="set_aside",
+        )
 
 
 def arrangement_requirement(ctx: Context, params: ParameterView) -> Component:
@@ -109,9 +125,9 @@ def arrangement_requirement(ctx: Context, params: ParameterView) -> Component:
     )
     return Component(
         "requirement",
-        round_requirement(children[0].amount + children[1].amount),
+        round_requirement_in(children[0].amount + children[1].amount, ctx.currency),
         ctx.currency,
-        "hot/other cover + cold cover, rounded up",
+        "hot/other cover + cold cover, rounded up to the minor unit",
         citation=GUIDELINES,
         children=children,
     )

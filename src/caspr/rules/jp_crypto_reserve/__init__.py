@@ -51,6 +51,7 @@ class JpCryptoReserve:
     status = Status.PROPOSED
     jurisdictions: tuple[str, ...] = ("JP",)
     currency: str | None = "JPY"
+    fx_convertible = False
     parameters_dir = Path(__file__).parent / "parameters"
 
     def assess(self, ctx: Context, params: ParameterView) -> Assessment:

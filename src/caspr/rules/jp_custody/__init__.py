@@ -50,6 +50,7 @@ class JpCustody:
     status = Status.IN_FORCE
     jurisdictions: tuple[str, ...] = ("JP",)
     currency: str | None = None
+    fx_convertible = False
     parameters_dir = Path(__file__).parent / "parameters"
 
     def assess(self, ctx: Context, params: ParameterView) -> Assessment:
