@@ -30,7 +30,7 @@ def policy(**change):
         "expires": dt.date(2027, 1, 1),
         "currency": "JPY",
         "cancellation_notice_days": 90,
-        "insurer_affiliated": False,  # stated: an unstated affiliation never counts
+        "insurer_affiliated": False,  # stated: a missing affiliation is never credited (issue 14)
     }
     fields.update(change)
     return InsurancePolicy(**fields)
@@ -87,10 +87,12 @@ def test_minimum_notice_boundary(notice, counts):
     # MiCA 67(5)(b): cancellation notice of at least 90 days; an unknown notice never counts
     conditions = PolicyConditions(risks=frozenset({Cover.HOT}), min_notice_days=90)
     problems = policy_problems(policy(cancellation_notice_days=notice), AS_OF, conditions)
-    if notice is None:
-        assert problems == ["cancellation_notice_days not stated (a missing field never counts)"]
-    else:
-        assert problems == ([] if counts else [f"cancellation notice {notice} < 90 days"])
+    expected = (
+        "cancellation_notice_days not stated (a missing field never counts)"
+        if notice is None
+        else f"cancellation notice {notice} < 90 days"
+    )
+    assert problems == ([] if counts else [expected])
     # without a notice condition an unknown notice is fine
     assert policy_problems(policy(cancellation_notice_days=None), AS_OF, HOT) == []
 
@@ -117,17 +119,21 @@ def test_deposits_count_by_form_maturity_and_trust():
     assert c.amount == Decimal(500_000)  # 500,000.5 floored
     assert c.children[0].formula == "amount"
     assert c.children[0].name == "deposit d1 (fixed_deposit, Example Trust)"
-    # maturity: 180 days counts under a 180-day limit, 181 does not, unknown does not
-    assert deposit_credit([deposit()], FORMS, "JPY", None, max_maturity_days=180).amount == Decimal(500_000)
-    late = deposit_credit([deposit(maturity_days=181)], FORMS, "JPY", None, max_maturity_days=180)
+    # term (HK "six months or less", counted in calendar months since issue 14): with only
+    # maturity_days, a term counts when no longer than the shortest six months can be
+    # (Feb-Jul: 28 + 31 + 30 + 31 + 30 + 31 = 181 days); 182 days may exceed six months.
+    assert deposit_credit([deposit()], FORMS, "JPY", None, max_term_months=6).amount == Decimal(500_000)
+    late = deposit_credit([deposit(maturity_days=182)], FORMS, "JPY", None, max_term_months=6)
     assert late.amount == 0
-    assert late.children[0].formula == "not counted: maturity over 180 days"
-    assert (
-        deposit_credit([deposit(maturity_days=None)], FORMS, "JPY", None, max_maturity_days=180).amount == 0
-    )
-    # the maturity limit concerns fixed deposits only
+    assert late.children[0].formula.startswith("not counted: term of 182 days may exceed 6 calendar months")
+    # with the dates, calendar months decide: 2026-07-01 to 2027-01-01 is 184 days, six months
+    dated = deposit(maturity_days=None, placed=dt.date(2026, 7, 1), matures=dt.date(2027, 1, 1))
+    assert deposit_credit([dated], FORMS, "JPY", None, max_term_months=6).amount == Decimal(500_000)
+    unknown = deposit_credit([deposit(maturity_days=None)], FORMS, "JPY", None, max_term_months=6)
+    assert unknown.amount == 0
+    # the term limit concerns fixed deposits only
     cash = deposit(form=DepositForm.CASH_TRUST, maturity_days=None)
-    assert deposit_credit([cash], FORMS, "JPY", None, max_maturity_days=180).amount == Decimal(500_000)
+    assert deposit_credit([cash], FORMS, "JPY", None, max_term_months=6).amount == Decimal(500_000)
     # a form not allowed, or not on trust where trust is required: nothing, with the reasons
     bonds = deposit_credit([deposit(form=DepositForm.GOVERNMENT_BONDS)], FORMS, "JPY", None)
     assert bonds.amount == 0
