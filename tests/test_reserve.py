@@ -142,3 +142,46 @@ def test_deposits_count_by_form_maturity_and_trust():
     assert off_trust.amount == 0
     assert off_trust.children[0].formula == "not counted: not held on trust"
     assert deposit_credit([deposit(on_trust=False)], FORMS, "JPY", None).amount == Decimal(500_000)
+
+
+def test_the_explanation_tree_says_what_counted_and_why_not():
+    # what the CLI, API and reports show: every label, currency, citation, input and child amount
+    from caspr.citation import Citation
+
+    cite = Citation(instrument="Example Act", article="1", url="https://example.org/act")
+    ins = insurance_credit(
+        [policy(), policy(id="p2", covers=(Cover.COLD,), insurer_affiliated=True)], AS_OF, HOT, "JPY", cite
+    )
+    assert (ins.name, ins.amount, ins.currency, ins.formula, ins.citation) == (
+        "insurance",
+        Decimal(990_000),
+        "JPY",
+        "Σ eligible policies",
+        cite,
+    )
+    counted, refused = ins.children
+    assert (counted.name, counted.amount, counted.currency) == (
+        "policy p1 (Example Marine)",
+        Decimal(990_000),
+        "JPY",
+    )
+    assert (refused.name, refused.amount, refused.currency) == ("policy p2 (Example Marine)", 0, "JPY")
+    assert refused.formula == "not counted: covers none of ['hot']; insurer is not a third party"
+    res = deposit_credit(
+        [deposit(), deposit(id="d2", form=DepositForm.ESCROW, on_trust=False)],
+        FORMS,
+        "JPY",
+        cite,
+        require_trust=True,
+    )
+    assert (res.name, res.amount, res.currency, res.formula, res.citation) == (
+        "reserve",
+        Decimal(500_000),
+        "JPY",
+        "Σ eligible deposits",
+        cite,
+    )
+    ok, no = res.children
+    assert (ok.amount, ok.currency, ok.inputs) == (Decimal(500_000), "JPY", (("amount", "500000.5"),))
+    assert (no.name, no.amount, no.currency) == ("deposit d2 (escrow, Example Trust)", 0, "JPY")
+    assert no.formula == "not counted: form escrow not allowed; not held on trust"
