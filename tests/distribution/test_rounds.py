@@ -304,3 +304,25 @@ def test_cli_refuses_a_percentage_without_its_sign_and_writes_nothing(tmp_path):
     assert f"{plan}, column rounds.0.cumulative_percent" in message
     assert "rounds.1.cumulative_percent" in message
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "yaml_text"),
+    [
+        ("cash_proceeds", "cash_proceeds: -1000"),
+        ("de_minimis", "de_minimis: -0.01"),
+        ("estate", "mode: fiat\nestate: -5"),
+        ("pool_losses.BTC", "pool_losses: {BTC: -3}"),
+        ("pool_additions.ETH", "pool_additions: {ETH: -1}"),
+        ("claim_prices.BTC", "mode: fiat\nclaim_prices: {BTC: -100}"),
+    ],
+)
+def test_negative_or_not_finite_plan_amounts_are_refused(tmp_path, field, yaml_text):
+    # issue 13 fault 8: a negative cash_proceeds / pool_losses / de_minimis was accepted; a
+    # negative pool loss adds units that do not exist, a negative cash pool takes money away.
+    path = tmp_path / "plan.yaml"
+    path.write_text(f"{yaml_text}\n")
+    with pytest.raises(InputError) as error:
+        load_plan(path)
+    (problem,) = error.value.problems
+    assert (problem.file, problem.column) == (str(path), field)

@@ -57,6 +57,11 @@ Percent = Annotated[Decimal, BeforeValidator(_percent), PlainSerializer(percent_
 """A percentage in a plan: written ``'72%'`` (0%–100%), held as the fraction 0.72."""
 
 
+NonNegative = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+"""An amount, a number of units or a price in a plan: finite and never negative (a negative
+``cash_proceeds`` or ``pool_losses`` would take money from the customers it is meant to pay)."""
+
+
 class Rounding(StrEnum):
     """How the units left after flooring are handled."""
 
@@ -131,26 +136,26 @@ class Plan(_Model):
     mode: Mode = Mode.IN_KIND
     record_date: dt.date | None = None
     include_guarantee: bool = True
-    pool_additions: dict[str, Decimal] = Field(default_factory=dict)
+    pool_additions: dict[str, NonNegative] = Field(default_factory=dict)
     """Extra units per asset added to the pools (e.g. reserve or insurance proceeds bought in kind)."""
-    pool_losses: dict[str, Decimal] = Field(default_factory=dict)
+    pool_losses: dict[str, NonNegative] = Field(default_factory=dict)
     """Units per asset known to be missing from the wallets (e.g. stolen before the failure)."""
-    cash_proceeds: Decimal = Decimal(0)
+    cash_proceeds: NonNegative = Decimal(0)
     """Reserve or insurance money (reporting currency) paid in cash pro rata to each account's shortfall."""
     holds: Holds = Holds()
     disputed: dict[str, str] = Field(default_factory=dict)
-    de_minimis: Decimal = Decimal(0)
+    de_minimis: NonNegative = Decimal(0)
     """Entitlements worth less than this (reporting currency) are not paid and return to the pool."""
     rounding: Rounding = Rounding.LARGEST_REMAINDER
     successor: str | None = None
     """The platform that delivers the payouts (FTX Japan → Liquid Japan; DMM → SBI VC Trade)."""
-    claim_prices: dict[str, Decimal] = Field(default_factory=dict)
+    claim_prices: dict[str, NonNegative] = Field(default_factory=dict)
     """Fiat mode: claim valuation price per asset at the reference date."""
-    payout_prices: dict[str, Decimal] = Field(default_factory=dict)
+    payout_prices: dict[str, NonNegative] = Field(default_factory=dict)
     """Fiat mode: price at which a payout in crypto is converted (distribution reference price)."""
     payout_asset: str | None = None
     """Fiat mode: pay in this crypto-asset at its payout price instead of fiat."""
-    estate: Decimal = Decimal(0)
+    estate: NonNegative = Decimal(0)
     """Fiat mode: the money available for all rounds (reporting currency)."""
     base_payment: BasePayment | None = None
     early_lump_sum: EarlyLumpSum | None = None
