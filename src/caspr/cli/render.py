@@ -191,10 +191,15 @@ def component_table(title: str, root: Component, notes: Footnotes) -> Table:
     table.add_column("formula")
     table.add_column("inputs")
     table.add_column("source")
+    places = minor_unit(root.currency)  # to the cent where the currency has cents, as the headline
     for depth, node in root.walk():
         inputs = "; ".join(f"{k}={v}" for k, v in node.inputs)
         table.add_row(
-            "  " * depth + node.name, money(node.amount), node.formula, inputs, notes.mark(node.citation)
+            "  " * depth + node.name,
+            money(node.amount, places),
+            node.formula,
+            inputs,
+            notes.mark(node.citation),
         )
     return table
 
@@ -274,8 +279,8 @@ def report_summary(reports: list[Report]) -> Table:
                 report.exchange,
                 a.regime,
                 a.status.value,
-                f"{money(a.requirement.amount)} {a.currency}",
-                f"{money(a.funding.amount)} {a.currency}",
+                f"{money(a.requirement.amount, minor_unit(a.currency))} {a.currency}",
+                f"{money(a.funding.amount, minor_unit(a.currency))} {a.currency}",
                 "—" if ratio is None else f"{ratio:f}",
                 Text(str(len(a.breaches)), style="bold red" if a.breaches else "green"),
                 Text(str(len(a.projections)), style="magenta" if a.projections else "green"),

@@ -27,6 +27,15 @@ def serve_command(
     db: DbOption = None,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
+    trusted_proxies: Annotated[
+        str | None,
+        typer.Option(
+            "--trusted-proxies",
+            help="Comma-separated addresses of reverse proxies whose X-Forwarded-For is believed "
+            "(default: none; the client address is the connection's, so a forged header cannot "
+            "escape the bad-key lockout)",
+        ),
+    ] = None,
 ) -> None:
     """Run the REST API (/api/v1; OpenAPI at /api/v1/openapi.json)."""
     import uvicorn  # noqa: PLC0415 - only the server needs it
@@ -36,7 +45,14 @@ def serve_command(
     application = create_app(db)
     base = f"http://{host if ':' not in host else f'[{host}]'}:{port}/api/v1"
     print(f"caspr API listening on {base} (OpenAPI at {base}/openapi.json); Ctrl-C stops it", flush=True)
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=trusted_proxies is not None,
+        forwarded_allow_ips=trusted_proxies or "",
+    )
 
 
 ExpiresOption = Annotated[
