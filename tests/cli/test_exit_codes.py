@@ -292,6 +292,9 @@ def test_stopping_generate_leaves_no_temporary_folder(tmp_path: Path, stop: sign
         [*CASPR, "generate", "--accounts", "3000000", "--out", str(tmp_path / "big")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # as from a terminal: a suite started as a shell's background job inherits SIGINT
+        # ignored (as CI's can), and Python keeps it ignored, so Ctrl-C would never arrive
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )
     deadline = time.monotonic() + 120
     while not any(tmp_path.iterdir()) and time.monotonic() < deadline and process.poll() is None:
