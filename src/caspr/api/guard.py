@@ -68,8 +68,8 @@ class Settings:
     burst: int = 60
     bad_keys: int = 10
     """Unknown keys a client may send within ``bad_key_window`` seconds before it is locked out."""
-    bad_key_window: float = 60.0
-    lockout: float = 300.0
+    bad_key_window: float = 60.0  # float-ok: time, not money
+    lockout: float = 300.0  # float-ok: time, not money
     data_root: Path | None = None
     """Snapshot folders may be registered by path only under this folder (none: never)."""
     store_root: Path | None = None
@@ -108,8 +108,8 @@ def lookup(factory: sessionmaker[Session], digest: str) -> Principal | None:
 
 @dataclass(slots=True)
 class _Bucket:
-    tokens: float
-    at: float
+    tokens: float  # float-ok: time, not money
+    at: float  # float-ok: time, not money
 
 
 @dataclass(slots=True)
@@ -117,8 +117,8 @@ class Limits:
     """In-memory counters (one process; behind several workers, each counts its own)."""
 
     buckets: dict[str, _Bucket] = field(default_factory=dict)
-    failures: dict[str, deque[float]] = field(default_factory=dict)
-    locked: dict[str, float] = field(default_factory=dict)
+    failures: dict[str, deque[float]] = field(default_factory=dict)  # float-ok: time, not money
+    locked: dict[str, float] = field(default_factory=dict)  # float-ok: time, not money
 
 
 class Guard:
@@ -199,7 +199,7 @@ class Guard:
             return 413, f"the body is larger than {_limit(scope, self.settings)} bytes", {}
         return None
 
-    def _failed(self, client: str, now: float) -> None:
+    def _failed(self, client: str, now: float) -> None:  # float-ok: time, not money
         window = self.limits.failures.setdefault(client, deque())
         window.append(now)
         while window and window[0] < now - self.settings.bad_key_window:
@@ -208,13 +208,14 @@ class Guard:
             self.limits.locked[client] = now + self.settings.lockout
             window.clear()
 
-    def _take(self, key: str, now: float) -> float:
+    def _take(self, key: str, now: float) -> float:  # float-ok: time, not money
         """Take a token from the key's bucket; seconds to wait when there is none."""
         rate = self.settings.rate_per_minute / 60
         bucket = self.limits.buckets.get(key)
+        burst = float(self.settings.burst)  # float-ok: time, not money
         if bucket is None:
-            bucket = self.limits.buckets[key] = _Bucket(float(self.settings.burst), now)
-        bucket.tokens = min(float(self.settings.burst), bucket.tokens + (now - bucket.at) * rate)
+            bucket = self.limits.buckets[key] = _Bucket(burst, now)
+        bucket.tokens = min(burst, bucket.tokens + (now - bucket.at) * rate)
         bucket.at = now
         if bucket.tokens >= 1:
             bucket.tokens -= 1

@@ -63,7 +63,7 @@ def var_es(losses: Any, level: Decimal) -> tuple[float, float]:  # float-ok: sta
     ÷ (n·(1 − α))``, the discrete form of Acerbi & Tasche's (2002) definition; n·α is computed
     exactly from the Decimal level.
     """
-    ordered = np.sort(np.asarray(losses, dtype=np.float64))
+    ordered = np.sort(np.asarray(losses, dtype=np.float64))  # float-ok: simulated losses
     n = len(ordered)
     n_alpha = Decimal(n) * level
     k = int(n_alpha.to_integral_value(rounding=ROUND_CEILING))

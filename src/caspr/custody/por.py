@@ -256,7 +256,8 @@ def liabilities(ledger: Ledger) -> list[int]:
     totals = [0] * count
     first = 0 if words[:, 0].any() else 4  # no value reaches 2^64: skip the high word's limbs
     for column in range(first, 8):
-        sums = np.bincount(which, weights=limbs[:, column].astype(np.float64), minlength=count)
+        weights = limbs[:, column].astype(np.float64)  # float-ok: limbs < 2^16, sums exact
+        sums = np.bincount(which, weights=weights, minlength=count)
         shift = 16 * (7 - column)
         for a in range(count):
             totals[a] += int(sums[a]) << shift

@@ -185,14 +185,14 @@ def stress_losses(
         axis.set_yscale("log")
         if capacity > 0:
             axis.axvline(
-                float(capacity),
+                float(capacity),  # float-ok: plot coordinate
                 color=COLOURS["reserve"],
-                linestyle="--",  # float-ok: plot coordinate
+                linestyle="--",
                 label=lang.t("stress.capacity"),
             )
         for level, value in var.items():
             axis.axvline(
-                float(value),
+                float(value),  # float-ok: plot coordinate
                 color=COLOURS["var"],
                 linestyle=":",  # float-ok: plot coordinate
                 label=lang.t("stress.var", level=level),
