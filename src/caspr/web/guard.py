@@ -164,17 +164,17 @@ class WebGuard(Guard):
         if is_public(path, method):
             return self._size_refusal(scope)
         form: dict[str, str] = state.get("web_form") or {}
+        client = (scope.get("client") or ("?",))[0]
+        now = time.monotonic()
+        wait = self._locked(client, now)
+        if wait is not None:
+            return 429, "too many unknown keys from this client; wait", {"Retry-After": str(wait)}
         if method == "POST" and not _same_origin(scope):
             return 403, "a form from another site", {}
         if path == LOGIN and method == "POST":
             if not same(form.get("csrf"), cookie(scope, LOGIN_COOKIE)):
                 return 403, "csrf", {}
             return await super()._admit(scope, state)  # lockout, key lookup, rate limit: the Guard's
-        client = (scope.get("client") or ("?",))[0]
-        now = time.monotonic()
-        wait = self._locked(client, now)
-        if wait is not None:
-            return 429, "too many unknown keys from this client; wait", {"Retry-After": str(wait)}
         sid = cookie(scope, COOKIE)
         session = self.sessions.get(sid)
         if session is None:
@@ -197,9 +197,17 @@ class WebGuard(Guard):
 
 
 def _same_origin(scope: Scope) -> bool:
-    """No ``Origin`` header (an older browser), or one naming this very host."""
+    """Whether the browser says the form came from this site.
+
+    ``Sec-Fetch-Site`` where the browser sends it (every current one): ``same-origin`` only.
+    Else an ``Origin`` naming this host. A browser that sends neither (or ``Origin: null``,
+    as Chromium does under ``Referrer-Policy: no-referrer``) is judged by the CSRF token alone.
+    """
+    site = header(scope, b"sec-fetch-site")
+    if site is not None:
+        return site == "same-origin"
     origin = header(scope, b"origin")
-    if origin is None:
+    if origin is None or origin == "null":
         return True
     host = header(scope, b"host") or ""
     return bool(host) and origin in (f"http://{host}", f"https://{host}")

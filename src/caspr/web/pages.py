@@ -26,6 +26,7 @@ from caspr.api.guard import Principal
 from caspr.api.problems import ProblemError
 from caspr.api.routes.payouts import get_payout, list_payouts
 from caspr.errors import InputError
+from caspr.report.i18n import languages
 from caspr.store import models as m
 from caspr.web import data, render
 from caspr.web.sessions import COOKIE, LOGIN_COOKIE, Session, SessionStore
@@ -114,8 +115,10 @@ def login_form(request: Request, next: Annotated[str | None, Query(max_length=30
 def login(request: Request, who: Caller) -> Response:
     """The Guard admitted the pasted key: open a session for its digest."""
     store: SessionStore = request.app.state.web_sessions
-    sid, _ = store.create(who.key_hash)
+    sid, session = store.create(who.key_hash)
     form: dict[str, str] = request.state.web_form
+    if form.get("lang") in languages():
+        session.language = form["lang"]  # the language the login page was read in
     target = render.safe_next(form.get("next"))
     response = Response(status_code=303, headers={"Location": target if target != "/web/" else home_of(who)})
     response.raw_headers.append((b"set-cookie", render.cookie_header(request.scope, COOKIE, sid)))

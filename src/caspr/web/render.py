@@ -158,7 +158,15 @@ def login_page(
 
     csrf = token()
     language = choose(scope)
-    body = page("login.html.j2", language, csrf=csrf, error=error, next_page=safe_next(next_page), who=None)
+    body = page(
+        "login.html.j2",
+        language,
+        csrf=csrf,
+        error=error,
+        next_page=safe_next(next_page),
+        who=None,
+        chosen=query_language(scope),
+    )
     cookie = cookie_header(scope, LOGIN_COOKIE, csrf, path="/web/login", max_age=3600)
     return status, body.encode(), [(b"set-cookie", cookie)]
 
