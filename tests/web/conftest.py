@@ -13,17 +13,14 @@ Numbers the pages must show (computed by hand from tests/conftest.py's tiny snap
 from __future__ import annotations
 
 import os
-import socket
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from caspr.api.app import create_app
-from tests.api.conftest import make_key, release, settings
+from tests.api.conftest import make_key, running, settings
 from tests.browser import chromium  # noqa: F401 - the shared browser fixture
 from tests.conftest import EXCHANGE, write_snapshot
 
@@ -57,16 +54,11 @@ def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("site")
     url = f"sqlite:///{tmp / 'caspr.sqlite'}"
     app = create_app(url, settings(tmp))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
+    with running(app) as base:
+        yield from _populate(base, url, tmp)
+
+
+def _populate(base, url, tmp):
     keys = {
         "exchange": make_key(url, "exchange", "tiny-jp"),
         "other": make_key(url, "exchange", "other-ex"),
@@ -96,9 +88,6 @@ def site(tmp_path_factory):
         data["job"] = job["job_id"]
         data["payouts"] = {who: _call(client, "GET", "/api/v1/payouts", keys[who]) for who in ("A1", "A2")}
     yield base, keys, url, data
-    server.should_exit = True
-    thread.join(timeout=10)
-    release(app)
 
 
 def shot(driver, name: str) -> Path:

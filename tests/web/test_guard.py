@@ -163,3 +163,26 @@ def test_the_language_is_the_query_then_the_session_then_the_browser_then_the_ju
     assert render.safe_next("https://evil.example/") == "/web/"
     assert render.safe_next("//evil.example/web/") == "/web/"
     assert render.safe_next("/web/market") == "/web/market"
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two #rrggbb colours (display arithmetic, not money)."""  # float-ok
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_text_colours_meet_wcag_aa_contrast():
+    css = (TEMPLATES.parent / "static" / "caspr.css").read_text(encoding="utf-8")
+    colours = dict(re.findall(r"--([a-z]+): (#[0-9a-f]{6})", css))
+    for name in ("ink", "muted", "link", "breach", "projection", "warning", "ok"):
+        assert contrast(colours[name], colours["paper"]) >= 4.5, name  # text on the page
+    for name in ("breach", "projection", "warning", "muted"):
+        assert contrast("#ffffff", colours[name]) >= 4.5, name  # white badge text
+    assert contrast("#ffffff", "#ffffff") == 1.0
+    assert round(contrast("#000000", "#ffffff"), 1) == 21.0

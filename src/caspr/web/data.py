@@ -326,6 +326,17 @@ class RunView:
         return self.job.status == "running"
 
 
+def _jobs(session: Session, exchange_id: str) -> list[tuple[m.Job, m.Snapshot]]:
+    """The exchange's jobs with their snapshots, newest first."""
+    query = (
+        select(m.Job, m.Snapshot)
+        .join(m.Snapshot, m.Snapshot.id == m.Job.snapshot_id)
+        .where(m.Job.exchange_id == exchange_id)
+        .order_by(m.Job.id.desc())
+    )
+    return [(job, snapshot) for job, snapshot in session.execute(query).all()]
+
+
 def runs(factory: sessionmaker[Session], exchange_id: str) -> list[RunView]:
     """The exchange's jobs, newest first, each with planned against recorded payouts.
 
@@ -335,12 +346,7 @@ def runs(factory: sessionmaker[Session], exchange_id: str) -> list[RunView]:
     checked again; it is cached per job and snapshot.
     """
     with factory() as session:
-        pairs = session.execute(
-            select(m.Job, m.Snapshot)
-            .join(m.Snapshot, m.Snapshot.id == m.Job.snapshot_id)
-            .where(m.Job.exchange_id == exchange_id)
-            .order_by(m.Job.id.desc())
-        ).all()
+        pairs = _jobs(session, exchange_id)
         recorded: dict[str, dict[str, tuple[str, Decimal]]] = {}
         for p in session.scalars(select(m.Payout).where(m.Payout.exchange_id == exchange_id)):
             recorded.setdefault(p.run_id, {})[p.payout_id] = (p.asset, p.amount)
@@ -398,12 +404,7 @@ def claims(factory: sessionmaker[Session], exchange_id: str, account_id: str) ->
     from caspr.engine import Engine  # noqa: PLC0415
 
     with factory() as session:
-        pairs = session.execute(
-            select(m.Job, m.Snapshot)
-            .join(m.Snapshot, m.Snapshot.id == m.Job.snapshot_id)
-            .where(m.Job.exchange_id == exchange_id)
-            .order_by(m.Job.id.desc())
-        ).all()
+        pairs = _jobs(session, exchange_id)
     out = []
     for job, snapshot in pairs:
 
