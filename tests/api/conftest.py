@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -68,10 +69,9 @@ def service(database, tmp_path):
     release(app)
 
 
-@pytest.fixture
-def live_server(database, tmp_path):
-    """A real uvicorn server on a free loopback port, for concurrency tests."""
-    app = create_app(database, settings(tmp_path))
+@contextlib.contextmanager
+def running(app):
+    """``app`` served by a real uvicorn server on a free loopback port: its base URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -81,10 +81,19 @@ def live_server(database, tmp_path):
     deadline = time.monotonic() + 20
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", database
-    server.should_exit = True
-    thread.join(timeout=10)
-    release(app)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        release(app)
+
+
+@pytest.fixture
+def live_server(database, tmp_path):
+    """A real uvicorn server on a free loopback port, for concurrency tests."""
+    with running(create_app(database, settings(tmp_path))) as base:
+        yield base, database
 
 
 def release(app) -> None:

@@ -11,7 +11,8 @@
 * Errors are RFC 9457 ``application/problem+json`` with the request id, never a stack
   trace (:mod:`caspr.api.problems`); logs are JSON lines (:mod:`caspr.api.logs`).
 * Every state change appends to the audit chain in the same transaction.
-* Routes, one module per resource: :mod:`caspr.api.routes`.
+* Routes, one module per resource: :mod:`caspr.api.routes`; the web dashboard's pages:
+  :mod:`caspr.web` (its guard is this Guard, admitting pages by session).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
+from caspr import web
 from caspr.api import jobs, logs, problems
-from caspr.api.guard import Guard, Principal, Settings
+from caspr.api.guard import Principal, Settings
 from caspr.api.problems import ProblemError
 from caspr.api.routes import payouts, reads, runs, snapshots
 from caspr.store import make_engine, sessions, upgrade
@@ -67,6 +69,7 @@ def create_app(url: str | None = None, settings: Settings | None = None) -> Fast
     problems.install(app)
     for module in (reads, snapshots, payouts, runs):
         app.include_router(module.router)
-    app.add_middleware(Guard, factory=factory, settings=settings)
+    web_sessions = web.mount(app)  # the dashboard's pages (caspr.web), behind the same Guard
+    app.add_middleware(web.WebGuard, factory=factory, settings=settings, sessions=web_sessions)
     jobs.resume(factory)
     return app
