@@ -71,7 +71,12 @@ def test_okx_v2_conformance_rechecks_every_node():
         tree, user, "9e98ebde32ef22ded88a5fb2d5e53d76ed57cb9c6b2c966f250721defe6ab041"
     )
     assert verdict.valid, verdict.reasons
-    assert "BTC 0.00005, ETH 0.1, USDT 1.42045977; 23 internal nodes rechecked" in verdict.checked[-1]
+    assert verdict.reconstructed == (
+        "root 9e98ebde32ef22ded88a5fb2d5e53d76ed57cb9c6b2c966f250721defe6ab041 at height 6; "
+        "totals BTC 0.00005, ETH 0.1, USDT 1.42045977"
+    )
+    assert any("per-coin sums, 23 nodes" in c for c in verdict.checked)
+    assert verdict.checked[-1] == "root equals the published root"
 
 
 def test_okx_v2_a_changed_internal_node_is_caught():
@@ -135,7 +140,7 @@ def bitget_proof(leaf_balances, siblings, levels=3):
         "balances": leaf_balances,
         "encryptUid": uid,
         "level": levels + 1,
-        "merkelLeaf": published.bitget_leaf(uid, nonce, leaf_balances),
+        "merkelLeaf": published.bitget_leaf(uid, nonce, {k: Decimal(v) for k, v in leaf_balances.items()}),
         "nonce": nonce,
         "role": 2,
     }
@@ -191,8 +196,9 @@ def test_bitget_format_rules_and_weaknesses():
         ],
     )
     verdict = published.verify_bitget(negative)
-    assert not verdict.valid
-    assert "negative balances" in verdict.reasons[0]
+    assert verdict.valid  # the balance is in the root ...
+    assert "negative balances" in verdict.findings[0]  # ... but the tree is flawed
+    assert "path[0].BTC = -0.5" in verdict.findings[0]
     wrong_role = copy.deepcopy(proof)
     wrong_role["path"][0]["role"] = 2
     assert not published.verify_bitget(wrong_role).valid

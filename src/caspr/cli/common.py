@@ -8,6 +8,7 @@ import os
 import tempfile
 import traceback
 from collections.abc import Callable
+from decimal import Decimal
 from enum import IntEnum, StrEnum
 from importlib import metadata
 from pathlib import Path
@@ -71,6 +72,7 @@ class Exit(IntEnum):
     BREACH = 1  # a breach with --fail-on-breach, an invalid proof, a broken audit chain
     INPUT = 2  # bad input or usage: the message names file, line and column
     INTERNAL = 3  # a bug in caspr: the traceback is in a log file
+    FLAWED_TREE = 4  # por verify: the balance is in the root, but the exchange's tree is flawed
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 
@@ -183,9 +185,13 @@ def parse_date(text: str | None, option: str) -> dt.date | None:
         fail(f"{option} must be a date YYYY-MM-DD, got {text!r}")
 
 
-def read_json(path: Path) -> Any:
-    """A JSON file, or exit 2 naming it."""
+def read_json(path: Path, *, exact: bool = False) -> Any:
+    """A JSON file, or exit 2 naming it.
+
+    ``exact`` reads decimal numbers as ``Decimal`` with their scale kept (never as floats).
+    """
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        return json.loads(text, parse_float=Decimal) if exact else json.loads(text)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         fail(f"{path}: cannot be read as JSON: {exc}")

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from caspr.cli.common import app, console, fail, open_snapshot, read_json
+from caspr.cli.common import Exit, app, console, fail, open_snapshot, read_json
 from caspr.custody import por, published
 
 por_app = typer.Typer(
@@ -110,7 +110,7 @@ def por_verify(
     elif len(files) != 1:
         fail(f"{proof_format.value} takes exactly one proof file")
     else:
-        document = read_json(files[0])
+        document = read_json(files[0], exact=proof_format is ProofFormat.BITGET)
         _check_format(files[0], document, proof_format)
         if proof_format is ProofFormat.OKX_V1:
             verdict = published.verify_okx_v1(document, expected)
@@ -121,6 +121,8 @@ def por_verify(
     _print_verdict(verdict)
     if not verdict.valid:
         raise typer.Exit(1)
+    if verdict.findings:
+        raise typer.Exit(Exit.FLAWED_TREE)
 
 
 ROOT_HASH = re.compile(r"^[0-9a-f]{64}$")
@@ -171,9 +173,21 @@ def _check_format(path: Path, document: Any, expected: ProofFormat) -> None:
 
 
 def _print_verdict(verdict: por.Verdict) -> None:
-    console.print("[bold green]VALID[/]" if verdict.valid else "[bold red]INVALID[/]")
+    if not verdict.valid:
+        console.print("[bold red]INVALID[/]: the proof does not recompute to its root")
+    elif verdict.findings:
+        console.print(
+            "[bold green]VALID[/]: your balance is included in this root\n"
+            "[bold yellow]BUT THE EXCHANGE'S TREE IS FLAWED[/] (exit code 4):"
+        )
+    else:
+        console.print("[bold green]VALID[/]: your balance is included in this root")
     for reason in verdict.reasons:
         console.print(f"  [red]✗[/] {reason}")
+    for finding in verdict.findings:
+        console.print(f"  [bold yellow]![/] {finding}")
+    if verdict.reconstructed:
+        console.print(f"  reconstructed: {verdict.reconstructed}")
     for item in verdict.checked:
         console.print(f"  checked: {item}")
     for item in verdict.not_checked:

@@ -40,7 +40,7 @@ import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,9 @@ from caspr.invariants import check_por_totals
 from caspr.money import canonical
 from caspr.snapshot.loader import Snapshot
 from caspr.units import decimal_limbs
+
+_WIDE = Context(prec=80)
+"""Wide enough for any 128-bit value at any scale: shown exactly, never rounded."""
 
 FORMAT = "caspr-por/1"
 _NAME = FORMAT.encode()
@@ -586,6 +589,11 @@ class Verdict:
     checked: tuple[str, ...]
     not_checked: tuple[str, ...] = ()
     weaknesses: tuple[str, ...] = ()
+    findings: tuple[str, ...] = ()
+    """Flaws of the exchange's tree that do not break the proof (e.g. negative subtotals in a
+    published format): the balance is included, but the published total may be understated."""
+    reconstructed: str = ""
+    """The root the verifier rebuilt (hash and totals), to compare by eye with the published one."""
 
 
 def _units(value: Any, where: str) -> int:
@@ -614,23 +622,19 @@ def _values(mapping: Any, codes: list[str], where: str) -> list[int]:
 
 
 def verify(document: dict[str, Any], root_document: dict[str, Any] | None = None) -> Verdict:
-    """Recompute a ``caspr-por/1`` proof from the customer's leaf up to the root."""
-    checked = [
-        "leaf from account id, nonce and balances",
-        "every node's hash and per-asset sums",
-        "non-negative, canonical, < 2^128 values and no sum overflow",
-        "path length = height",
-        "sibling sides from leaf_index bits",
-        "root hash and per-asset totals",
-    ]
+    """Recompute a ``caspr-por/1`` proof from the customer's leaf up to the root.
+
+    ``checked`` lists only the checks that ran and held, in order; on failure it stops where
+    the proof broke.
+    """
+    ran: list[str] = []
+    rebuilt: list[str] = []
     try:
-        _check(document, root_document)
+        _check(document, root_document, ran, rebuilt)
     except (ValueError, KeyError, TypeError, OverflowError) as exc:
-        return Verdict(False, (str(exc),), tuple(checked))
+        return Verdict(False, (str(exc),), tuple(ran), reconstructed="".join(rebuilt))
     not_checked = () if root_document else ("that the root is the one the exchange published (give --root)",)
-    if root_document:
-        checked.append("proof's root equals the published root.json")
-    return Verdict(True, (), tuple(checked), not_checked)
+    return Verdict(True, (), tuple(ran), not_checked, reconstructed="".join(rebuilt))
 
 
 def _check_shape(doc: dict[str, Any]) -> tuple[list[str], int, int]:
@@ -661,12 +665,25 @@ def _check_published(doc: dict[str, Any], published: dict[str, Any]) -> None:
         raise ValueError(msg)
 
 
-def _check(doc: dict[str, Any], published: dict[str, Any] | None) -> None:
-    codes, _height, index = _check_shape(doc)
+def _totals_text(assets: list[dict[str, Any]], values: list[int]) -> str:
+    """Per-asset totals in whole units (each asset's scale), e.g. ``BTC 1.50000000``."""
+    parts = []
+    for asset, value in zip(assets, values, strict=True):
+        scale = asset.get("scale")
+        exact = isinstance(scale, int) and 0 <= scale <= 38
+        shown = f"{Decimal(value).scaleb(-scale, _WIDE):f}" if exact else str(value)
+        parts.append(f"{asset['code']} {shown}")
+    return ", ".join(parts)
+
+
+def _check(doc: dict[str, Any], published: dict[str, Any] | None, ran: list[str], rebuilt: list[str]) -> None:
+    codes, height, index = _check_shape(doc)
+    ran.append("path length = height")
     audit = audit_tag(str(doc["audit_id"]), str(doc["exchange"]), str(doc["as_of"]), doc["assets"])
     nonce = _hex32(doc["nonce"], "nonce")
     values = _values(doc["balances"], codes, "balances")
     current = leaf_hash(audit, nonce, str(doc["account_id"]), values)
+    ran.append("leaf from account id, nonce and balances")
     for level, step in enumerate(doc["path"]):
         if step.get("level") != level:
             msg = f"path step {level} says level {step.get('level')!r}"
@@ -681,6 +698,9 @@ def _check(doc: dict[str, Any], published: dict[str, Any] | None) -> None:
         if any(v > MAX_VALUE for v in values):
             msg = f"sum at level {level + 1} exceeds 2^128 - 1"
             raise OverflowError(msg)
+    rebuilt.append(f"root {current.hex()} at height {height}; totals {_totals_text(doc['assets'], values)}")
+    ran.append(f"every node's hash and per-asset sums, {height} levels, sibling sides from leaf_index bits")
+    ran.append("non-negative, canonical, < 2^128 values and no sum overflow")
     root = doc["root"]
     if current.hex() != root["hash"]:
         msg = "recomputed root hash differs from the proof's root"
@@ -688,5 +708,7 @@ def _check(doc: dict[str, Any], published: dict[str, Any] | None) -> None:
     if _values(root["totals"], codes, "root.totals") != values:
         msg = "recomputed per-asset totals differ from the proof's root totals"
         raise ValueError(msg)
+    ran.append("root hash and per-asset totals")
     if published is not None:
         _check_published(doc, published)
+        ran.append("proof's root equals the published root.json")

@@ -14,12 +14,16 @@ and flags the weaknesses of the format itself (docs/por.md; sources in docs/sour
 * **Bitget path proof** — leaf ``sha256(encryptUid + "," + nonce + "," + balancesJSON)``
   and parent ``sha256(hL + hR + "," + balancesJSON(sums) + "," + level)``, both truncated
   to 64 bits; balances JSON keeps the key order of the file (the order Java's HashMap
-  serialised); sums are exact with trailing zeros stripped; ``role`` 1 left, 2 right,
-  0 empty; the root is level 1.
+  serialised); ``role`` 1 left, 2 right, 0 empty; the root is level 1. Two versions:
+  2025 files quote balances as strings and the tool hashes them with trailing zeros
+  stripped; 2022 files write unquoted numbers whose scale the tool keeps (Java
+  ``BigDecimal.toString()``). The version is detected from the user's own leaf.
 
 All three parents commit only to the *sum* of their children, not to each child's
 balances: the max(vL, vR) parent-sum attack (Hu, Zhang & Guo 2018) passes any single
-path check. Negative balances are rejected here, though the formats' own tools accept them.
+path check. Negative balances and subtotals, which the formats' own tools accept, do not
+break a customer's inclusion proof but are reported as a finding (``Verdict.findings``):
+they could understate the exchange's total liabilities.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, Context, Decimal, Inexact, Rounded, localcontext
 from typing import Any
 
 from caspr.custody.por import Verdict
@@ -65,35 +69,71 @@ def strip_zeros(value: Decimal) -> str:
 
 
 class _Checks:
-    """Collects negative values (flagged, then rejected) while a verifier runs."""
+    """What a verifier found while it ran.
+
+    The checks that passed (in order), the negative values (a finding about the exchange's
+    tree, not a broken proof), and the root it rebuilt.
+    """
 
     def __init__(self) -> None:
         self.negatives: list[str] = []
+        self.ran: list[str] = []
+        self.root = ""
+
+    def passed(self, check: str) -> None:
+        """Record a check that actually ran and held (only these are printed as "checked")."""
+        self.ran.append(check)
 
     def balances(self, mapping: Any, coins: tuple[str, ...] | None, where: str) -> dict[str, Decimal]:
         if not isinstance(mapping, dict) or (coins is not None and tuple(mapping) != coins):
             msg = f"{where}: balances must be an object with keys {coins}"
             raise ValueError(msg)
         values = {coin: _amount(text, f"{where}.{coin}") for coin, text in mapping.items()}
-        self.negatives.extend(f"{where}.{coin} = {v}" for coin, v in values.items() if v < 0)
+        self.negative(values, where)
         return values
 
+    def negative(self, values: dict[str, Decimal], where: str) -> None:
+        self.negatives.extend(f"{where}.{coin} = {v}" for coin, v in values.items() if v < 0)
 
-def _verdict(
-    run: Callable[[_Checks], None], checked: list[str], not_checked: list[str], weaknesses: list[str]
-) -> Verdict:
+
+NEGATIVE_FINDING = (
+    "the exchange's tree contains negative balances or subtotals, which the format's own tool "
+    "accepts: a negative entry cancels real liabilities, so the published total liabilities "
+    "could be understated"
+)
+
+
+def _verdict(run: Callable[[_Checks], None], not_checked: list[str], weaknesses: list[str]) -> Verdict:
+    """Run a verifier.
+
+    Invalid = the proof does not recompute (tampered, or not this root); valid with
+    findings = the customer's balance is in the root, but the tree is flawed.
+    """
     checks = _Checks()
     try:
         run(checks)
     except (ValueError, KeyError, TypeError, IndexError) as exc:
-        return Verdict(False, (str(exc),), tuple(checked), tuple(not_checked), tuple(weaknesses))
-    if checks.negatives:
-        reason = (
-            "hash chain recomputes, but negative balances appear (the format's own tool accepts them; "
-            "a fake negative account can cancel real liabilities): " + "; ".join(checks.negatives[:5])
+        return Verdict(
+            False,
+            (str(exc),),
+            tuple(checks.ran),
+            tuple(not_checked),
+            tuple(weaknesses),
+            reconstructed=checks.root,
         )
-        return Verdict(False, (reason,), tuple(checked), tuple(not_checked), tuple(weaknesses))
-    return Verdict(True, (), tuple(checked), tuple(not_checked), tuple(weaknesses))
+    findings = ()
+    if checks.negatives:
+        shown = "; ".join(checks.negatives[:5]) + ("; …" if len(checks.negatives) > 5 else "")
+        findings = (f"{NEGATIVE_FINDING} ({len(checks.negatives)}: {shown})",)
+    return Verdict(
+        True,
+        (),
+        tuple(checks.ran),
+        tuple(not_checked),
+        tuple(weaknesses),
+        findings=findings,
+        reconstructed=checks.root,
+    )
 
 
 # ---------------------------------------------------------------------------------------- OKX v1
@@ -119,6 +159,7 @@ def verify_okx_v1(document: dict[str, Any], expected_root: str | None = None) ->
         if okx_v1_leaf(own["nonce"], own["balances"]) != own["hash"]:
             msg = "self: leaf hash does not match nonce and balances"
             raise ValueError(msg)
+        checks.passed("user leaf from nonce and balances")
         current, height = own["hash"], own["height"]
         path = document["path"]
         if not path or path[-1].get("type") != 3:
@@ -141,6 +182,9 @@ def verify_okx_v1(document: dict[str, Any], expected_root: str | None = None) ->
                 msg = f"path[{i}]: type {step['type']} is not 1, 2 or 4"
                 raise ValueError(msg)
             balances, height = sums, height + 1
+        totals = _coins_text(balances, OKX_COINS, okx_format)
+        checks.root = f"root {current} at height {height}; totals {totals}"
+        checks.passed(f"every parent hash and sum on the path ({len(path) - 1} steps), heights and sides")
         root = path[-1]
         root_balances = checks.balances(root["balances"], OKX_COINS, "root")
         if root["height"] != height or root["hash"] != current:
@@ -149,18 +193,15 @@ def verify_okx_v1(document: dict[str, Any], expected_root: str | None = None) ->
         if any(okx_format(balances[c]) != okx_format(root_balances[c]) for c in OKX_COINS):
             msg = "recomputed root balances differ from the proof's root balances"
             raise ValueError(msg)
-        if expected_root is not None and root["hash"] != expected_root:
-            msg = "root differs from the published root"
-            raise ValueError(msg)
+        checks.passed("root hash, height and balances")
+        if expected_root is not None:
+            if root["hash"] != expected_root:
+                msg = "root differs from the published root"
+                raise ValueError(msg)
+            checks.passed("root equals the published root")
 
     return _verdict(
         run,
-        [
-            "user leaf from nonce and balances",
-            "every parent hash and sum on the path",
-            "heights and sides",
-            "root hash, height and balances",
-        ],
         ["that the root is the one OKX published (give --root)"] if expected_root is None else [],
         [
             SUM_ONLY,
@@ -168,6 +209,10 @@ def verify_okx_v1(document: dict[str, Any], expected_root: str | None = None) ->
             "only BTC, ETH and USDT are committed",
         ],
     )
+
+
+def _coins_text(balances: dict[str, Decimal], coins: Any, show: Callable[[Decimal], str]) -> str:
+    return ", ".join(f"{coin} {show(balances[coin])}" for coin in coins)
 
 
 # ---------------------------------------------------------------------------------------- OKX v2
@@ -212,7 +257,6 @@ def _check_level(levels: dict[int, list[tuple[str, dict[str, Decimal]]]], height
 
 def verify_okx_v2(tree_text: str, user_info: dict[str, Any], expected_root: str | None = None) -> Verdict:
     """Recheck every internal node of an OKX v2 full tree and find the user's leaves in it."""
-    found: dict[str, Any] = {}
 
     def run(checks: _Checks) -> None:
         levels = _parse_tree(tree_text, checks)
@@ -220,13 +264,21 @@ def verify_okx_v2(tree_text: str, user_info: dict[str, Any], expected_root: str 
         if len(levels[top]) != 1 or sorted(levels) != list(range(1, top + 1)):
             msg = "the tree must have one root and every level from 1 to the root"
             raise ValueError(msg)
-        found["rechecked"] = sum(_check_level(levels, h) for h in range(2, top + 1))
+        rechecked = sum(_check_level(levels, h) for h in range(2, top + 1))
+        root_hash, root_totals = levels[top][0]
+        totals_text = _coins_text(root_totals, OKX_COINS, okx_format)
+        checks.root = f"root {root_hash} at height {top}; totals {totals_text}"
+        checks.passed(
+            f"every internal node's hash and per-coin sums, {rechecked} nodes (OKX's own tool checks none), "
+            "and the padding copies"
+        )
         totals = checks.balances(user_info["totalBalances"], OKX_COINS, "user.totalBalances")
         body = json.dumps({c: user_info["totalBalances"][c] for c in OKX_COINS}, separators=(",", ":"))
         user_hash = _sha(user_info["nonce"] + body)
         if user_hash != user_info["hash"]:
             msg = "user hash does not match nonce and totalBalances"
             raise ValueError(msg)
+        checks.passed("user hash from nonce and totals")
         leaves = {h for h, _ in levels[1]}
         leaf_sum = dict.fromkeys(OKX_COINS, Decimal(0))
         for i, node in enumerate(user_info["nodes"]):
@@ -241,105 +293,188 @@ def verify_okx_v2(tree_text: str, user_info: dict[str, Any], expected_root: str 
         if leaf_sum != totals:
             msg = "the user's leaves do not add up to the user's totalBalances"
             raise ValueError(msg)
-        root_hash = levels[top][0][0]
-        if expected_root is not None and root_hash != expected_root:
-            msg = "root differs from the published root"
-            raise ValueError(msg)
-        found["root"], found["totals"] = root_hash, levels[top][0][1]
+        count = len(user_info["nodes"])
+        checks.passed(f"each of the user's {count} leaves is in the tree and they add up to the totals")
+        if expected_root is not None:
+            if root_hash != expected_root:
+                msg = "root differs from the published root"
+                raise ValueError(msg)
+            checks.passed("root equals the published root")
 
-    verdict = _verdict(
+    return _verdict(
         run,
-        [
-            "every internal node's hash and per-coin sums (OKX's own tool checks none)",
-            "padding copies",
-            "user hash from nonce and totals",
-            "each user leaf in the tree",
-            "user leaves add up to the totals",
-        ],
         [] if expected_root is not None else ["that the root is the one OKX published (give --root)"],
         [
             SUM_ONLY + "; a full-tree recheck catches it, a path check would not",
             "a user's balance may be split over several leaves; the tree does not bind leaves to one user",
         ],
     )
-    if verdict.valid:
-        totals = ", ".join(f"{c} {okx_format(v)}" for c, v in found["totals"].items())
-        extra = (f"root {found['root']} with {totals}; {found['rechecked']} internal nodes rechecked",)
-        return Verdict(True, (), verdict.checked + extra, verdict.not_checked, verdict.weaknesses)
-    return verdict
 
 
 # ---------------------------------------------------------------------------------------- Bitget
 
 
-def bitget_json(balances: dict[str, Decimal], keys: list[str]) -> str:
-    """Bitget's balances JSON: the file's key order, plain strings without trailing zeros."""
-    return "{" + ",".join(f'"{k}":"{strip_zeros(balances[k])}"' for k in keys) + "}"
+BITGET_STRINGS = "strings"
+"""Bitget's format since its 2025 tool (v1.0.4 era): balances as quoted decimal strings,
+trailing zeros stripped, and hashed the same way (``stripTrailingZeros().toPlainString()``)."""
+BITGET_NUMBERS = "numbers"
+"""Bitget's 2022 format (audit Au20221125, tool v1.0.2): balances as unquoted JSON numbers
+whose scale is kept, hashed as Java's ``BigDecimal.toString()`` re-serialises them."""
 
 
-def bitget_leaf(uid: str, nonce: str, raw: dict[str, str]) -> str:
-    """Bitget leaf (64 bits): the balance strings exactly as published."""
-    body = "{" + ",".join(f'"{k}":"{v}"' for k, v in raw.items()) + "}"
-    return _sha(f"{uid},{nonce},{body}")[:16]
+BITGET_VERSIONS = {
+    BITGET_STRINGS: "2025 format: quoted strings",
+    BITGET_NUMBERS: "2022 format: JSON numbers with their scale",
+}
 
 
-def bitget_parent(left: str, right: str, sums: dict[str, Decimal], keys: list[str], level: int) -> str:
+def bitget_text(value: Decimal, version: str) -> str:
+    """One balance as Bitget's tool writes it into the hashed JSON, for either format version.
+
+    Python's ``str(Decimal)`` and Java's ``BigDecimal.toString()`` follow the same
+    to-scientific-string rule (plain unless the exponent is positive or the adjusted
+    exponent is below -6), so ``0.10000000`` stays ``0.10000000`` and ``0.00000001`` is
+    ``1E-8``, as the 2022 tool hashed it.
+    """
+    if version == BITGET_NUMBERS:
+        return str(value)
+    return f'"{strip_zeros(value)}"'
+
+
+def bitget_json(balances: dict[str, Decimal], keys: list[str], version: str = BITGET_STRINGS) -> str:
+    """Bitget's balances JSON: the file's key order, each value as its tool re-serialises it."""
+    return "{" + ",".join(f'"{k}":{bitget_text(balances[k], version)}' for k in keys) + "}"
+
+
+def bitget_leaf(uid: str, nonce: str, balances: dict[str, Decimal], version: str = BITGET_STRINGS) -> str:
+    """Bitget leaf (64 bits) over the balances as its tool re-reads and re-writes them.
+
+    Not the published text: a published ``"1.50"`` is hashed as ``"1.5"``.
+    """
+    return _sha(f"{uid},{nonce},{bitget_json(balances, list(balances), version)}")[:16]
+
+
+def bitget_parent(
+    left: str,
+    right: str,
+    sums: dict[str, Decimal],
+    keys: list[str],
+    level: int,
+    version: str = BITGET_STRINGS,
+) -> str:
     """Bitget parent (64 bits) at ``level`` (the root is level 1)."""
-    return _sha(f"{left}{right},{bitget_json(sums, keys)},{level}")[:16]
+    return _sha(f"{left}{right},{bitget_json(sums, keys, version)},{level}")[:16]
+
+
+def bitget_version(document: dict[str, Any]) -> str:
+    """Which Bitget format a proof is in, from its own leaf: all strings or all numbers."""
+    values = list(document["self"]["balances"].values())
+    if values and all(isinstance(v, str) for v in values):
+        return BITGET_STRINGS
+    if values and all(isinstance(v, Decimal | int) and not isinstance(v, bool) for v in values):
+        return BITGET_NUMBERS
+    msg = "self.balances: neither all decimal strings (2025 format) nor all numbers (2022 format)"
+    raise ValueError(msg)
+
+
+def _bitget_balances(
+    checks: _Checks, mapping: Any, keys: tuple[str, ...], version: str, where: str
+) -> dict[str, Decimal]:
+    """A node's balances, read as the detected version writes them (no mixing of the two)."""
+    if version == BITGET_STRINGS:
+        return checks.balances(mapping, keys, where)
+    if not isinstance(mapping, dict) or tuple(mapping) != keys:
+        msg = f"{where}: balances must be an object with keys {keys}"
+        raise ValueError(msg)
+    values: dict[str, Decimal] = {}
+    for coin, value in mapping.items():
+        if isinstance(value, bool) or not isinstance(value, Decimal | int):
+            msg = f"{where}.{coin}: {value!r} is not a JSON number (this proof's leaf uses numbers)"
+            raise ValueError(msg)
+        values[coin] = Decimal(value)
+    checks.negative(values, where)
+    return values
+
+
+def load_bitget(text: str) -> Any:
+    """Parse a Bitget proof keeping every number exact: decimals as ``Decimal`` with their scale."""
+    return json.loads(text, parse_float=Decimal)
 
 
 def verify_bitget(document: dict[str, Any], expected_root: str | None = None) -> Verdict:
-    """Recompute a Bitget path proof from the user's leaf to the root (level 1)."""
+    """Recompute a Bitget path proof from the user's leaf to the root (level 1).
+
+    Either published version, detected from the file; parse it with :func:`load_bitget`.
+    """
 
     def run(checks: _Checks) -> None:
         own = document["self"]
-        keys = list(own["balances"])
-        balances = checks.balances(own["balances"], tuple(keys), "self")
-        current = bitget_leaf(own["encryptUid"], own["nonce"], own["balances"])
-        if current != own["merkelLeaf"]:
-            msg = "self: leaf hash does not match uid, nonce and balances"
-            raise ValueError(msg)
-        level = own["level"]
-        path = document["path"]
-        for i, step in enumerate(path[:-1]):
-            if step.get("level") != level:
-                msg = f"path[{i}]: level {step.get('level')} where {level} was expected"
-                raise ValueError(msg)
-            sibling = checks.balances(step["balances"], tuple(keys), f"path[{i}]")
-            sums = {k: balances[k] + sibling[k] for k in keys}
-            role = step.get("role")
-            if role == 1:
-                current = bitget_parent(step["merkelLeaf"], current, sums, keys, level - 1)
-            elif role in (2, 0):
-                current = bitget_parent(current, step["merkelLeaf"], sums, keys, level - 1)
-            else:
-                msg = f"path[{i}]: role {role!r} is not 0, 1 or 2"
-                raise ValueError(msg)
-            balances, level = sums, level - 1
-        root = path[-1]
-        root_balances = checks.balances(root["balances"], tuple(keys), "root")
-        if root.get("level") != 1 or level != 1 or current != root["merkelLeaf"]:
-            msg = f"recomputed root {current} at level {level} differs from the proof's root"
-            raise ValueError(msg)
-        if any(balances[k] != root_balances[k] for k in keys):
-            msg = "recomputed root balances differ from the proof's root balances"
-            raise ValueError(msg)
-        if expected_root is not None and current != expected_root:
-            msg = "root differs from the published root"
-            raise ValueError(msg)
+        version = bitget_version(document)
+        keys = tuple(own["balances"])
+        balances = _bitget_balances(checks, own["balances"], keys, version, "self")
+        with localcontext(_EXACT):
+            _bitget_path(checks, document, balances, list(keys), version, expected_root)
 
     return _verdict(
         run,
-        [
-            "user leaf from uid, nonce and balances",
-            "every parent hash and sum on the path",
-            "levels and roles",
-            "root hash and balances",
-        ],
         ["that the root is the one Bitget published (give --root)"] if expected_root is None else [],
         [
             SUM_ONLY,
             "hashes are truncated to 64 bits: below a safe collision bound",
             "the hashed JSON depends on Java HashMap key order and number formatting",
+            "Bitget's own tool accepts negative balances and subtotals",
         ],
     )
+
+
+_EXACT = Context(prec=200, traps=[Inexact, Rounded])
+"""Sums of Bitget balances are exact: a rounding would be an error, never silent."""
+
+
+def _bitget_path(
+    checks: _Checks,
+    document: dict[str, Any],
+    balances: dict[str, Decimal],
+    keys: list[str],
+    version: str,
+    expected_root: str | None,
+) -> None:
+    own = document["self"]
+    current = bitget_leaf(own["encryptUid"], own["nonce"], balances, version)
+    if current != own["merkelLeaf"]:
+        msg = "self: leaf hash does not match uid, nonce and balances"
+        raise ValueError(msg)
+    checks.passed(f"user leaf from uid, nonce and balances ({BITGET_VERSIONS[version]})")
+    level = own["level"]
+    path = document["path"]
+    for i, step in enumerate(path[:-1]):
+        if step.get("level") != level:
+            msg = f"path[{i}]: level {step.get('level')} where {level} was expected"
+            raise ValueError(msg)
+        sibling = _bitget_balances(checks, step["balances"], tuple(keys), version, f"path[{i}]")
+        sums = {k: balances[k] + sibling[k] for k in keys}
+        role = step.get("role")
+        if role == 1:
+            current = bitget_parent(step["merkelLeaf"], current, sums, keys, level - 1, version)
+        elif role in (2, 0):
+            current = bitget_parent(current, step["merkelLeaf"], sums, keys, level - 1, version)
+        else:
+            msg = f"path[{i}]: role {role!r} is not 0, 1 or 2"
+            raise ValueError(msg)
+        balances, level = sums, level - 1
+    checks.root = f"root {current} at level {level}; totals {_coins_text(balances, keys, strip_zeros)}"
+    checks.passed(f"every parent hash and sum on the path ({len(path) - 1} steps), levels and roles")
+    root = path[-1]
+    root_balances = _bitget_balances(checks, root["balances"], tuple(keys), version, "root")
+    if root.get("level") != 1 or level != 1 or current != root["merkelLeaf"]:
+        msg = f"recomputed root {current} at level {level} differs from the proof's root"
+        raise ValueError(msg)
+    if any(balances[k] != root_balances[k] for k in keys):
+        msg = "recomputed root balances differ from the proof's root balances"
+        raise ValueError(msg)
+    checks.passed("root hash and balances")
+    if expected_root is not None:
+        if current != expected_root:
+            msg = "root differs from the published root"
+            raise ValueError(msg)
+        checks.passed("root equals the published root")
