@@ -54,7 +54,7 @@ class Text(BaseModel):
 
     def get(self, language: str) -> str:
         """The text in ``language``, else English."""
-        extra = self.model_extra or {}
+        extra = {str(k): str(v) for k, v in (self.model_extra or {}).items()}
         return {"ja": self.ja, "en": self.en, **extra}.get(language, self.en)
 
 
@@ -364,7 +364,9 @@ def _guarantee_rows(exposure: tuple[AssetExposure, ...], ratio: Decimal) -> tupl
             "computed.guarantee_difference": safe - required,
         }
         rows.append(
-            AssetRows(a.asset, a.kind, tuple(Figure(s, values[s.source], a.asset) for s in _specs("guarantee")))
+            AssetRows(
+                a.asset, a.kind, tuple(Figure(s, values[s.source], a.asset) for s in _specs("guarantee"))
+            )
         )
     return tuple(rows)
 
@@ -372,7 +374,9 @@ def _guarantee_rows(exposure: tuple[AssetExposure, ...], ratio: Decimal) -> tupl
 def _attachments(exposure: tuple[AssetExposure, ...]) -> tuple[Attachment, ...]:
     """Which Art. 38(2) items this report needs, as far as the snapshot tells (None: it cannot)."""
     crypto = [a for a in exposure if a.kind in CRYPTO_KINDS]
-    user_crypto = any(a.customer_hot + a.customer_cold + a.customer_custodian or a.liabilities for a in crypto)
+    user_crypto = any(
+        a.customer_hot + a.customer_cold + a.customer_custodian or a.liabilities for a in crypto
+    )
     money = [a for a in exposure if a.kind is AssetKind.FIAT]
     known: dict[str, bool | None] = {
         "manages_crypto": bool(user_crypto or any(a.guarantee for a in crypto)),
@@ -445,7 +449,7 @@ CSV_COLUMNS = (
 
 
 def to_csv(report: QuarterlyReport, language: str) -> str:
-    """Every figure as one CSV row (UTF-8; an empty value is ``not_sourced``, never 0), then the attachments."""
+    """Every figure as one CSV row, then the attachments: an empty value is ``not_sourced``, never 0."""
     form = report.form
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -498,7 +502,8 @@ def check_target(path: Path, language: str) -> None:
     from caspr.report.i18n import languages  # noqa: PLC0415
 
     if path.suffix.lower() not in SUFFIXES:
-        msg = f"{path}: the {FORM_ID} form is written as .html, .pdf or .csv, not {path.suffix or 'no suffix'!r}"
+        given = path.suffix or "no suffix"
+        msg = f"{path}: the {FORM_ID} form is written as .html, .pdf or .csv, not {given!r}"
         raise ValueError(msg)
     if language not in languages():
         msg = f"no report language {language!r} (known: {', '.join(languages())})"
@@ -526,7 +531,7 @@ def render(report: QuarterlyReport, language: str) -> str:
             cite=cite,
             version=html.caspr_version(),
             figure=lambda f: _figure_html(f, lang, form.label("not_sourced", language)),
-            **html._helpers(lang),  # noqa: SLF001 - the shared amount/number helpers
+            t=lang.t,
         )
     )
 
