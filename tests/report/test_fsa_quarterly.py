@@ -17,9 +17,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from caspr.assess import build_context
 from caspr.cli.main import app
+from caspr.custody import custody_report
 from caspr.report import fsa_quarterly as fq
 from caspr.report import pdf
+from caspr.rules import jp_custody
 from caspr.snapshot.loader import load_snapshot
 from tests.conftest import EXCHANGE, write_snapshot
 
@@ -121,10 +124,24 @@ def test_non_cold_share_by_hand_rounded_up(built):
     values = {f.spec.id: f.value for f in built.cold}
     # hot: 0.06 × 10,000,000 + 0.4 × 400,000 = 600,000 + 160,000 (USDX: none hot; JPYC: not crypto)
     assert values["non_cold_value"] == Decimal(760000)
-    # managed: 1.5 × 10,000,000 + 4.9 × 400,000 + 10 × 150 = 15,000,000 + 1,960,000 + 1,500
-    assert values["managed_value"] == Decimal(16961500)
-    # 760,000 / 16,961,500 = 0.04480735783... → up to 6 places: 0.044808 (rounding down gives 0.044807)
-    assert values["non_cold_share"] == Decimal("0.044808")
+    # managed: 1.5 × 10,000,000 + 4.9 × 400,000 = 15,000,000 + 1,960,000. USDX (10 × 150, all cold)
+    # would lower the share: the stricter reading leaves it out, as jp-custody does
+    assert values["managed_value"] == Decimal(16960000)
+    assert built.reading == "crypto-assets only"
+    # 760,000 / 16,960,000 = 0.0448113207... → up to 6 places: 0.044812 (rounding down gives 0.044811)
+    assert values["non_cold_share"] == Decimal("0.044812")
+
+
+def test_non_cold_share_is_the_custody_rules_figure(generated):
+    snapshot = generated["snapshot"]
+    report = fq.build(snapshot)
+    ctx = build_context(snapshot, snapshot.exchange.as_of_date)
+    _, hot, total = max((r for r in jp_custody.non_cold_readings(ctx) if r[2] > 0), key=lambda r: r[1] / r[2])
+    values = {f.spec.id: f.value for f in report.cold}
+    assert (values["non_cold_value"], values["managed_value"]) == (hot, total)
+    (method,) = [m for m in custody_report(snapshot).methods if m.regime == "jp-custody"]
+    assert method.cold_share is not None
+    assert values["non_cold_share"] >= 1 - method.cold_share  # rounded up, never below
 
 
 def test_guarantee_figures_by_hand(built):
@@ -219,7 +236,7 @@ def test_csv_holds_every_figure_exactly(built, tmp_path):
     assert tuple(rows[0]) == fq.CSV_COLUMNS
     by_key = {(r["section"], r["field"], r["asset"]): r for r in rows}
     assert by_key[("crypto", "quantity_difference", "ETH")]["value"] == "-0.1"
-    assert by_key[("cold", "non_cold_share", "")]["value"] == "0.044808"
+    assert by_key[("cold", "non_cold_share", "")]["value"] == "0.044812"
     assert by_key[("money", "money_in_trust", "JPY")]["label_ja"] == "利用者区分管理信託に係る信託財産の額"
     assert by_key[("header", "registration_number", "")]["state"] == "not_sourced"
     assert by_key[("attachments", "item_2", "")]["state"] == "required"
@@ -242,7 +259,7 @@ def test_html_in_both_languages_cites_the_form(built, tmp_path):
         assert "38(1)" in text
         assert "https://iuris.jp/" in text
         assert 'id="needs-primary-check"' in text
-        assert 'data-amount="0.044808"' in text
+        assert 'data-amount="0.044812"' in text
         assert "<script" not in text
 
 
@@ -274,7 +291,7 @@ def test_pdf_shows_the_japanese_headings_and_numbers(built, tmp_path):
         "要原本確認",
     ):
         assert heading in flat, heading
-    for number in ("300,000円", "280,000円", "-20,000円", "15,000,000円", "760,000円", "4.4808%", "-0.1ETH"):
+    for number in ("300,000円", "280,000円", "-20,000円", "15,000,000円", "760,000円", "4.4812%", "-0.1ETH"):
         assert number in flat, number
     assert "記入不可" in flat  # the fields a snapshot cannot fill
     subprocess.run(

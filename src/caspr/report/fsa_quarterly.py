@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
 from functools import cache
@@ -29,9 +29,10 @@ from pydantic import BaseModel, ConfigDict
 
 from caspr.citation import Citation, Status
 from caspr.engine import AssetExposure, Engine
-from caspr.money import AssetKind, canonical, quantize, total_of
+from caspr.money import AssetKind, canonical, quantize
 from caspr.params import ParameterView, ParamValue, load_parameters
 from caspr.rules import jp_custody
+from caspr.rules.regime import Context
 from caspr.snapshot.loader import Snapshot
 from caspr.yamltext import load_yaml
 
@@ -216,7 +217,8 @@ class QuarterlyReport:
     parameters: tuple[ParamValue, ...]
     excluded_epi: tuple[str, ...] = ()
     stablecoins: tuple[str, ...] = ()
-    notes: tuple[str, ...] = field(default=())
+    reading: str | None = None
+    """The reading of the Art. 27(2) base applied when stablecoins of unstated class are held."""
 
     def all_figures(self) -> list[tuple[str, str | None, Figure]]:
         """Every figure as (section, asset or None, figure), in form order."""
@@ -319,21 +321,23 @@ def _crypto_rows(exposure: tuple[AssetExposure, ...], jpy: bool) -> tuple[AssetR
     return tuple(rows)
 
 
-def _cold(exposure: tuple[AssetExposure, ...], jpy: bool) -> tuple[Figure, ...]:
+def _cold(ctx: Context, jpy: bool) -> tuple[tuple[Figure, ...], str | None]:
     """Ordinance Art. 27(2): yen value held other than cold against all users' crypto managed.
 
-    The same base and stricter stablecoin reading as :func:`caspr.rules.jp_custody.cold_storage`:
-    ``stablecoin`` counted as 暗号資産 (the rows list them), ``epi`` left out; custodian
-    holdings count as cold. The share is rounded up (never understated).
+    The figures of :func:`caspr.rules.jp_custody.cold_storage`, from its own
+    :func:`~caspr.rules.jp_custody.non_cold_readings`: ``epi`` left out, custodian holdings
+    counted as cold, and, when the snapshot holds a ``stablecoin`` of unstated class, the
+    stricter of the two readings (returned with the figures). The share is rounded up
+    (never understated).
     """
     specs = _specs("cold")
-    crypto = [a for a in exposure if a.kind in CRYPTO_KINDS]
     if not jpy:
-        return tuple(_unsourced(s, NOT_JPY) for s in specs)
-    if not crypto:
-        return tuple(_unsourced(s, NO_CRYPTO) for s in specs)
-    hot = total_of([a.customer_hot * a.price for a in crypto])
-    managed = total_of([(a.customer_hot + a.customer_cold + a.customer_custodian) * a.price for a in crypto])
+        return tuple(_unsourced(s, NOT_JPY) for s in specs), None
+    if not any(a.kind in CRYPTO_KINDS for a in ctx.exposure.assets):
+        return tuple(_unsourced(s, NO_CRYPTO) for s in specs), None
+    readings = jp_custody.non_cold_readings(ctx)
+    held = [r for r in readings if r[2] > 0]
+    reading, hot, managed = max(held, key=lambda r: r[1] / r[2]) if held else readings[0]
     share = quantize(hot / managed, SHARE_PLACES, ROUND_CEILING) if managed else None
     values: dict[str, Decimal | None] = {
         "computed.non_cold_value": hot,
@@ -341,12 +345,13 @@ def _cold(exposure: tuple[AssetExposure, ...], jpy: bool) -> tuple[Figure, ...]:
         "computed.non_cold_share": share,
     }
     nothing_held = _because("管理する利用者の暗号資産がありません。", "No users' crypto-assets are held.")
-    return tuple(
+    figures = tuple(
         _unsourced(s, nothing_held)
         if values[s.source] is None
         else Figure(s, values[s.source], None if s.source.endswith("share") else "JPY")
         for s in specs
     )
+    return figures, reading if len(readings) > 1 else None
 
 
 def _guarantee_rows(exposure: tuple[AssetExposure, ...], ratio: Decimal) -> tuple[AssetRows, ...]:
@@ -395,13 +400,15 @@ def build(snapshot: Snapshot, engine: Engine | None = None) -> QuarterlyReport:
         NoRuleInForce: the snapshot's date is before the Japanese custody rules' first value.
     """
     form = definition()
-    exposure = (engine or Engine(snapshot)).exposure().assets
+    whole = (engine or Engine(snapshot)).exposure()
+    exposure = whole.assets
     as_of = snapshot.exchange.as_of_date
     params = ParameterView("jp-custody", load_parameters(jp_custody.REGIME.parameters_dir), as_of)
     ratio = params("guarantee_ratio")
     limit = params("max_non_cold_share")
     jpy = snapshot.exchange.reporting_currency.value == "JPY"
     audit = tuple(_unsourced(s) for s in _specs("audit"))
+    cold, reading = _cold(Context(snapshot, whole, {}, as_of), jpy)
     return QuarterlyReport(
         form=form,
         exchange=snapshot.exchange.id,
@@ -411,13 +418,14 @@ def build(snapshot: Snapshot, engine: Engine | None = None) -> QuarterlyReport:
         header=_header(snapshot),
         money=_money_rows(exposure),
         crypto=_crypto_rows(exposure, jpy),
-        cold=_cold(exposure, jpy),
+        cold=cold,
         guarantee=_guarantee_rows(exposure, ratio.value),
         audit=audit,
         attachments=_attachments(exposure),
         parameters=(limit, ratio),
         excluded_epi=tuple(sorted(a.asset for a in exposure if a.kind is AssetKind.EPI)),
         stablecoins=tuple(sorted(a.asset for a in exposure if a.kind is AssetKind.STABLECOIN)),
+        reading=reading,
     )
 
 
