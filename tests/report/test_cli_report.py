@@ -109,8 +109,18 @@ def test_demo_writes_both_languages(generated, tmp_path):
     assert [p.name for p in paths] == [
         "report-jp-large-synthetic-ja.html",
         "report-jp-large-synthetic-en.html",
+        "fsa-quarterly-jp-large-synthetic-ja.html",
+        "fsa-quarterly-jp-large-synthetic-en.html",
+        "fsa-quarterly-jp-large-synthetic-ja.csv",
     ]
-    assert presenter.lines[1:] == [f"report (ja): {paths[0]}", f"report (en): {paths[1]}"]
+    assert presenter.lines[1:3] == [f"report (ja): {paths[0]}", f"report (en): {paths[1]}"]
+    assert presenter.lines[3:6] == [
+        f"FSA quarterly users' property report (ja): {paths[2]}",
+        f"FSA quarterly users' property report (en): {paths[3]}",
+        f"FSA quarterly users' property report (figures, CSV): {paths[4]}",
+    ]
     assert '<html lang="ja">' in paths[0].read_text(encoding="utf-8")
     assert "por-missing" in paths[0].read_text(encoding="utf-8")  # no store in this folder: said
-    assert all(Path(p).stat().st_size > 10_000 for p in paths)
+    assert all(Path(p).stat().st_size > 10_000 for p in paths[:4])
+    assert "利用者財産の管理に関する報告書" in paths[2].read_text(encoding="utf-8")
+    assert "Report on the management of users&#39; property" in paths[3].read_text(encoding="utf-8")

@@ -71,6 +71,31 @@ def distribution_report(
         written(path, lambda: report.write_distribution(path, summary, holds, language, payments))
 
 
+def form_report(snapshot: Snapshot, form: str, out: Path, lang: str | None, used: list[str]) -> None:
+    """``caspr report --form fsa-quarterly``: the form's figures, checked before any work."""
+    from caspr.report import fsa_quarterly, language_for  # noqa: PLC0415
+
+    if form != fsa_quarterly.FORM_ID:
+        fail(f"unknown form {form!r} (known: {fsa_quarterly.FORM_ID})")
+    if used:
+        fail(f"{', '.join(used)}: not used with --form (the form reports the snapshot as it is)")
+    language = lang or language_for(snapshot.exchange.jurisdiction.value)
+    writable_parent(out, "--out")
+    try:
+        fsa_quarterly.check_target(out, language)
+    except ValueError as exc:
+        fail(str(exc))
+    from caspr.report import pdf  # noqa: PLC0415
+
+    if out.suffix.lower() == ".pdf" and pdf.engine() is None:
+        fail(pdf.NO_ENGINE)
+    try:
+        built = fsa_quarterly.build(snapshot)
+    except NoRuleInForce as error:
+        fail(f"no rule in force: {error}")
+    written(out, lambda: fsa_quarterly.write(out, built, language))
+
+
 @app.command("report")
 def report_command(
     directory: Annotated[Path, typer.Argument(help="Snapshot folder")],
@@ -91,11 +116,32 @@ def report_command(
         int, typer.Option("--stress-years", min=0, help="Simulated years; 0: no stress")
     ] = (200_000),
     stress_seed: Annotated[int, typer.Option("--stress-seed")] = 1,
+    form: Annotated[
+        str | None,
+        typer.Option(
+            "--form",
+            help="fsa-quarterly: Japan's quarterly report on users' property (PSA 63-14(2), Ordinance "
+            "Art. 38, Form No. 13) as FILE.html, FILE.pdf or FILE.csv",
+        ),
+    ] = None,
 ) -> None:
     """Requirements, funding, findings, custody, proof of liabilities and stress: one file for people."""
     from caspr import report  # noqa: PLC0415
 
     snapshot = open_snapshot(directory)
+    if form is not None:
+        used = [
+            name
+            for name, value in (
+                ("--regime", regime),
+                ("--as-of", as_of),
+                ("--params", params),
+                ("--por", por_root),
+            )
+            if value is not None
+        ]
+        form_report(snapshot, form, out, lang, used)
+        return
     language = report_language(snapshot, out, lang, "--out")
     if regime is not None and regime != "all" and regime not in REGIMES:
         fail(f"unknown regime {regime!r} (known: {', '.join(REGIMES)}, all)")

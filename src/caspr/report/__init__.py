@@ -26,6 +26,7 @@ __all__ = [
     "load_por_root",
     "write",
     "write_demo",
+    "write_demo_form",
     "write_distribution",
     "write_incident",
     "write_snapshot",
@@ -130,7 +131,10 @@ class Presenter(Protocol):
 
 
 def write_demo(snapshot: Any, folder: Path, engine: Any, out: Presenter) -> list[Path]:
-    """``caspr demo``'s last step: the snapshot report in Japanese and English, with the demo's PoR root."""
+    """``caspr demo``'s last step: the snapshot report in Japanese and English, with the demo's PoR root.
+
+    A Japanese exchange also gets its quarterly users' property report (:func:`write_demo_form`).
+    """
     out.section(
         "11. Reports for people", "the same figures as one self-contained file, in Japanese and English"
     )
@@ -143,4 +147,25 @@ def write_demo(snapshot: Any, folder: Path, engine: Any, out: Presenter) -> list
         write_snapshot(path, built, language)
         out.note(f"report ({language}): {path}")
         paths.append(path)
+    if snapshot.exchange.jurisdiction.value == "JP":
+        paths += write_demo_form(snapshot, folder, engine, out)
+    return paths
+
+
+def write_demo_form(snapshot: Any, folder: Path, engine: Any, out: Presenter) -> list[Path]:
+    """The quarterly users' property report (PSA 63-14(2), Form No. 13) in Japanese, English and CSV."""
+    from caspr.report import fsa_quarterly  # noqa: PLC0415
+
+    built = fsa_quarterly.build(snapshot, engine)
+    paths = []
+    for language, suffix in (("ja", "html"), ("en", "html"), ("ja", "csv")):
+        path = folder / f"fsa-quarterly-{snapshot.exchange.id}-{language}.{suffix}"
+        fsa_quarterly.write(path, built, language)
+        label = "figures, CSV" if suffix == "csv" else language
+        out.note(f"FSA quarterly users' property report ({label}): {path}")
+        paths.append(path)
+    out.note(
+        f"  {len(built.not_sourced())} fields a snapshot cannot fill are marked as such; "
+        "the layout of Form No. 13 needs a primary check"
+    )
     return paths
