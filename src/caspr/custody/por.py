@@ -670,8 +670,10 @@ def _totals_text(assets: list[dict[str, Any]], values: list[int]) -> str:
     parts = []
     for asset, value in zip(assets, values, strict=True):
         scale = asset.get("scale")
-        exact = isinstance(scale, int) and 0 <= scale <= 38
-        shown = f"{Decimal(value).scaleb(-scale, _WIDE):f}" if exact else str(value)
+        if isinstance(scale, int) and 0 <= scale <= 38:
+            shown = f"{Decimal(value).scaleb(-scale, _WIDE):f}"
+        else:
+            shown = str(value)
         parts.append(f"{asset['code']} {shown}")
     return ", ".join(parts)
 

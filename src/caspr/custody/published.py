@@ -121,7 +121,7 @@ def _verdict(run: Callable[[_Checks], None], not_checked: list[str], weaknesses:
             tuple(weaknesses),
             reconstructed=checks.root,
         )
-    findings = ()
+    findings: tuple[str, ...] = ()
     if checks.negatives:
         shown = "; ".join(checks.negatives[:5]) + ("; …" if len(checks.negatives) > 5 else "")
         findings = (f"{NEGATIVE_FINDING} ({len(checks.negatives)}: {shown})",)
